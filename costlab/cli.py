@@ -1,0 +1,233 @@
+"""The ``costlab`` command line. Each command parses, calls the API, and renders; no arithmetic here.
+
+Machine-readable output goes to stdout, notes and warnings to stderr, so ``--format json | jq``
+always works. Exit codes: 0 clean, 1 a failed check (``--strict``), 2 bad usage or input.
+torch is imported inside the commands, never at module level, so ``costlab --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from costlab import __version__
+from costlab.errors import CostlabError
+
+app = typer.Typer(
+    name="costlab",
+    help=(
+        "What a PyTorch network really costs on hardware, and why: params, MACs, FLOPs, memory access "
+        "and element-wise work per layer.\n\n"
+        "MODEL is a zoo name (costlab zoo), a file (mymodel.py, mymodel.py:Net, mymodel.py:build_model), "
+        "or torchvision:NAME / timm:NAME when that library is installed."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    md = "md"
+
+
+class SortField(str, Enum):
+    order = "order"
+    params = "params"
+    macs = "macs"
+    flops = "flops"
+    mac_bytes = "mac_bytes"
+    intensity = "intensity"
+    elementwise_ops = "elementwise_ops"
+    ops = "ops"
+
+
+_SUFFIX_FORMATS = {".json": TableFormat.json, ".csv": TableFormat.csv, ".md": TableFormat.md, ".markdown": TableFormat.md}
+
+
+def _stderr():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _stdout(width: int | None = None):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    if width is None and not sys.stdout.isatty():
+        width = int(os.environ.get("COLUMNS", 0)) or 160
+    return Console(width=width, highlight=False)
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn a CostlabError into one line on stderr and its exit code; keep tracebacks for --debug."""
+    try:
+        yield
+    except CostlabError as err:
+        if _state["debug"]:
+            raise
+        _stderr().print(f"[bold red]error:[/] {err}", markup=True, soft_wrap=True)
+        raise typer.Exit(err.exit_code) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _write_output(path: Path, text: str, protected: list[Path]) -> None:
+    """Write atomically: the old file stays whole until the new one is complete."""
+    target = path.resolve()
+    for source in protected:
+        if source.resolve() == target:
+            raise CostlabError(f"refusing to write the output over the model file {path}: choose another -o path")
+    if target.is_dir():
+        raise CostlabError(f"-o {path} is a directory: give a file name such as {path / 'report.json'}")
+    if not target.parent.exists():
+        raise CostlabError(f"cannot write {path}: the folder {target.parent} does not exist")
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"costlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = None,
+) -> None:
+    _state["debug"] = debug or bool(os.environ.get("COSTLAB_DEBUG"))
+
+
+@app.command()
+def profile(
+    model: Annotated[str, typer.Argument(help="Zoo name, file.py[:NAME], or torchvision:NAME / timm:NAME.")],
+    input: Annotated[
+        Optional[str],
+        typer.Option("--input", "-i", help="Input shape, e.g. 1x3x224x224; several comma-separated; 1x128:int64."),
+    ] = None,
+    format: Annotated[
+        Optional[TableFormat], typer.Option("--format", "-f", help="Output format [default: table, or from -o's suffix].")
+    ] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    depth: Annotated[
+        Optional[int], typer.Option("--depth", "-d", min=0, help="Roll layers up to this module depth (0: whole model).")
+    ] = None,
+    sort: Annotated[SortField, typer.Option("--sort", "-s", help="Sort rows by this field, largest first.")] = SortField.order,
+    top: Annotated[Optional[int], typer.Option("--top", "-n", min=1, help="Show only the first N rows.")] = None,
+    dtype: Annotated[
+        Optional[str], typer.Option("--dtype", help="Count bytes at this dtype: float32, float16, bfloat16, float64.")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when an op has no cost formula.")] = False,
+    real: Annotated[bool, typer.Option("--real", help="Run with real tensors on CPU instead of the meta device.")] = False,
+) -> None:
+    """Per-layer params, MACs, FLOPs, memory access, arithmetic intensity and element-wise ops.
+
+    Counts one forward pass on the meta device (shapes only: no compute, no memory), falling
+    back to real tensors on CPU when the model needs real values.
+    """
+    with _user_errors():
+        from costlab.cost.profile import profile as run_profile
+        from costlab.render.formats import select_rows
+
+        chosen = format or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or TableFormat.table
+        report = run_profile(model, input, dtype=dtype, real=real)
+        err = _stderr()
+        for note in report.notes:
+            err.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+        if report.unsupported_ops:
+            listed = ", ".join(f"{op} ×{count}" for op, count in sorted(report.unsupported_ops.items()))
+            err.print(
+                f"[yellow]warning:[/] no cost formula for {listed}: counted as zero and listed in unsupported_ops"
+                + ("" if strict else " (--strict fails on this)"),
+                soft_wrap=True,
+            )
+        rows = select_rows(report, depth, sort.value, top)
+        text = _render(report, rows, chosen, depth, output is None, shown_of=len(report.layers(depth)))
+        if text is not None:
+            if output is not None:
+                _write_output(output, text, [Path(report.source_file)] if report.source_file else [])
+                err.print(f"wrote {output}")
+            else:
+                sys.stdout.write(text)
+        if strict and report.unsupported_ops:
+            raise typer.Exit(1)
+
+
+def _render(report, rows, chosen: TableFormat, depth, to_terminal: bool, shown_of: int) -> str | None:  # type: ignore[no-untyped-def]
+    from costlab.render import formats
+
+    if chosen is TableFormat.json:
+        return formats.to_json(report, depth, rows)
+    if chosen is TableFormat.csv:
+        return formats.to_csv(rows)
+    if chosen is TableFormat.md:
+        return formats.to_markdown(report, rows)
+    from costlab.render.table import print_report
+
+    if to_terminal:
+        print_report(_stdout(), report, rows, shown_of)
+        return None
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=160, highlight=False)
+    print_report(console, report, rows, shown_of)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+@app.command()
+def zoo(
+    pattern: Annotated[str, typer.Argument(help="Shell-style filter, e.g. 'shufflenet*'.")] = "*",
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="Output format.")] = TableFormat.table,
+    names: Annotated[bool, typer.Option("--names", help="Only the names, one per line (no counting).")] = False,
+) -> None:
+    """The built-in models: family, default input, params, MACs and memory access."""
+    with _user_errors():
+        from costlab.zoo import list_models
+
+        selected = list_models(pattern)
+        if not selected:
+            raise CostlabError(f"no zoo model matches {pattern!r} (`costlab zoo` lists them all)")
+        if names:
+            sys.stdout.write("\n".join(selected) + "\n")
+            return
+        from costlab.render.zoo import render_zoo
+        from costlab.zoo.summary import summarize
+
+        rows = summarize(selected)
+        if format is TableFormat.table:
+            render_zoo(_stdout(), rows)
+        else:
+            sys.stdout.write(render_zoo(None, rows, format.value))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,177 @@
+"""``costlab.profile``: resolve a model, capture one forward pass, and return its :class:`Report`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from costlab.cost.capture import Capture, CaptureFailed, capture
+from costlab.cost.report import Report
+from costlab.errors import CostlabError, ForwardError, InputSpecError
+from costlab.load import InputSpec, ModelSource, parse_inputs, resolve
+
+__all__ = ["profile", "DTYPES"]
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
+_INPUT_DTYPES = {**DTYPES, "int64": torch.int64, "int32": torch.int32, "bool": torch.bool, "uint8": torch.uint8}
+
+
+def profile(
+    model: nn.Module | str,
+    input_shape: str | Sequence[int] | Sequence[Sequence[int]] | None = None,
+    *,
+    dtype: str | None = None,
+    real: bool = False,
+) -> Report:
+    """Count what ``model`` costs for one forward pass at ``input_shape``.
+
+    ``model`` is an ``nn.Module`` or a spec (zoo name, ``file.py[:NAME]``, ``torchvision:NAME``).
+    ``input_shape`` is ``"1x3x224x224"``, a tuple, or several of them; a zoo model or a file with
+    ``INPUT_SHAPE`` brings its own. ``dtype`` (``float16``, ``bfloat16``, …) sets the parameter and
+    input dtype the memory-access bytes are counted at (default: the model's own).
+
+    The pass runs on the meta device (shapes only). If the model needs real values (``.item()``,
+    data-dependent control flow) it is run again on CPU with random inputs, and ``Report.notes``
+    says so. ``real=True`` skips the meta attempt.
+    """
+    source = _as_source(model)
+    specs = _input_specs(source, input_shape)
+    float_dtype = _float_dtype(dtype)
+    notes: list[str] = []
+
+    recorder: Capture | None = None
+    captured_on = "meta"
+    built: nn.Module | None = None
+    meta_error: BaseException | None = None
+    if not real:
+        try:
+            built = _build(source, meta=True)
+            recorder = capture(built, _make_inputs(specs, float_dtype, meta=True), dtype=float_dtype)
+        except CaptureFailed as failed:  # on meta: retry with real values
+            meta_error = failed.error
+            recorder = None
+    if recorder is None:
+        built = _build(source, meta=False)
+        if any(t.is_meta for t in built.parameters()):
+            raise ForwardError(f"{source.label}: {_first_line(meta_error)}") from None
+        if meta_error is not None:
+            notes.append(f"needed real values on the meta device ({_first_line(meta_error)}); profiled with real tensors on CPU")
+        captured_on = "cpu"
+        if float_dtype is not None:
+            notes.append("--dtype is applied on the meta device only; the real run used the model's own dtype")
+        inputs = _make_inputs(specs, None, meta=False)
+        recorder = _run_real(built, inputs, source)
+    assert built is not None
+    return _report(source, specs, built, recorder, captured_on, float_dtype, notes)
+
+
+def _as_source(model: nn.Module | str) -> ModelSource:
+    if isinstance(model, str):
+        return resolve(model)
+    if isinstance(model, nn.Module):
+        return ModelSource(type(model).__name__, lambda meta: model, None, origin="object")
+    raise TypeError(f"profile() takes an nn.Module or a model spec string, not {type(model).__name__}")
+
+
+def _input_specs(source: ModelSource, input_shape: Any) -> list[InputSpec]:
+    if input_shape is not None:
+        return parse_inputs(input_shape)
+    if source.input_specs:
+        return source.input_specs
+    raise InputSpecError(f"{source.label} has no default input shape: pass --input (e.g. --input 1x3x224x224)")
+
+
+def _float_dtype(name: str | None) -> torch.dtype | None:
+    if name is None:
+        return None
+    if name not in DTYPES:
+        raise InputSpecError(f"unknown dtype {name!r}: use one of {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
+def _build(source: ModelSource, meta: bool) -> nn.Module:
+    try:
+        model = source.build(meta)
+    except CostlabError:
+        raise
+    except Exception as err:  # noqa: BLE001 - building user code may raise anything
+        if meta:
+            return _build(source, meta=False)  # the constructor needs real tensors: build for real
+        raise ForwardError(f"building {source.label} failed: {_first_line(err)}") from None
+    if not isinstance(model, nn.Module):
+        raise ForwardError(f"{source.label} did not give an nn.Module (got {type(model).__name__})")
+    return model
+
+
+def _make_inputs(specs: list[InputSpec], float_dtype: torch.dtype | None, meta: bool) -> list[torch.Tensor]:
+    tensors = []
+    for spec in specs:
+        dtype = _INPUT_DTYPES[spec.dtype]
+        if float_dtype is not None and dtype.is_floating_point:
+            dtype = float_dtype
+        if meta:
+            tensors.append(torch.empty(spec.shape, dtype=dtype, device="meta"))
+        elif dtype.is_floating_point:
+            tensors.append(torch.randn(spec.shape, dtype=dtype))
+        else:
+            tensors.append(torch.zeros(spec.shape, dtype=dtype))
+    return tensors
+
+
+def _run_real(model: nn.Module, inputs: list[torch.Tensor], source: ModelSource) -> Capture:
+    try:
+        return capture(model, inputs)
+    except CaptureFailed as failed:
+        where = failed.call
+        if where is not None and where.name:
+            layer_shapes = ", ".join("x".join(map(str, s)) for s in where.input_shapes)
+            raise ForwardError(
+                f"{source.label}: forward failed in {where.name} ({where.type}, input {layer_shapes}): "
+                f"{_first_line(failed.error)}"
+            ) from None
+        shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
+        raise ForwardError(f"{source.label}: forward failed for input {shapes}: {_first_line(failed.error)}") from None
+
+
+def _first_line(err: BaseException | None) -> str:
+    if err is None:
+        return "unknown error"
+    lines = [line for line in str(err).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def _report(
+    source: ModelSource,
+    specs: list[InputSpec],
+    model: nn.Module,
+    recorder: Capture,
+    captured_on: str,
+    float_dtype: torch.dtype | None,
+    notes: list[str],
+) -> Report:
+    params = list(model.parameters())  # unique: a shared parameter is listed once
+    element = (lambda p: torch.empty((), dtype=float_dtype).element_size() if p.is_floating_point() else p.element_size()) if float_dtype else (lambda p: p.element_size())
+    called = {call.name for call in recorder.state.calls}
+    uncalled = [
+        name
+        for name, module in model.named_modules()
+        if name and name not in called and any(True for _ in module.parameters(recurse=False))
+    ]
+    dtype_name = str(float_dtype or next((p.dtype for p in params if p.is_floating_point()), torch.float32))
+    return Report(
+        model=source.label,
+        input_shapes=[spec.shape for spec in specs],
+        dtype=dtype_name.removeprefix("torch."),
+        captured_on=captured_on,
+        ops=recorder.state.ops,
+        calls=recorder.state.calls,
+        params=sum(p.numel() for p in params),
+        param_bytes=sum(p.numel() * element(p) for p in params),
+        unsupported_ops=dict(recorder.state.unsupported),
+        uncalled_modules=uncalled,
+        notes=notes,
+        source_file=str(source.file) if source.file else None,
+    )

@@ -1,0 +1,21 @@
+"""Errors that reach the user as one clear line (and the exit code the CLI gives them)."""
+
+from __future__ import annotations
+
+
+class CostlabError(Exception):
+    """A problem with what the user asked for; the CLI prints the message alone and exits with ``exit_code``."""
+
+    exit_code = 2
+
+
+class ModelSpecError(CostlabError):
+    """A model spec that does not resolve: unknown zoo name, missing file, no model in the file, ..."""
+
+
+class InputSpecError(CostlabError):
+    """A malformed ``--input`` shape."""
+
+
+class ForwardError(CostlabError):
+    """The model's forward failed for the given input; the message names the layer and the shapes."""

@@ -1,0 +1,92 @@
+"""The terminal rendering of a Report: a rich table per layer, the totals, and the categories."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from costlab.render.formats import display_name, header_line
+from costlab.render.units import human, shape
+
+if TYPE_CHECKING:
+    from costlab.cost.report import LayerRecord, Report
+
+__all__ = ["report_table", "category_table", "print_report"]
+
+
+def _dash(value: int, text: str) -> str:
+    return text if value else "–"
+
+
+def report_table(report: Report, rows: Sequence[LayerRecord], shown_of: int | None = None) -> Table:
+    totals = report.totals
+    table = Table(
+        title=header_line(report),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_footer=True,
+        caption=f"{len(rows)} of {shown_of} rows shown" if shown_of and shown_of > len(rows) else None,
+        caption_justify="left",
+    )
+    columns = [
+        ("Layer", "left", "total"),
+        ("Type", "left", ""),
+        ("Output", "left", ""),
+        ("Params", "right", human(totals.params)),
+        ("MACs", "right", human(totals.macs)),
+        ("FLOPs", "right", human(totals.flops)),
+        ("Mem access", "right", human(totals.mac_bytes, "B")),
+        ("FLOP/B", "right", f"{totals.intensity:.1f}"),
+        ("Elem-wise", "right", str(totals.elementwise_ops)),
+    ]
+    for header, justify, footer in columns:
+        table.add_column(header, justify=justify, footer=footer, no_wrap=header in ("Layer", "Output"))  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(
+            display_name(row),
+            row.type,
+            shape(row.output_shape),
+            _dash(row.params, human(row.params)),
+            _dash(row.macs, human(row.macs)),
+            _dash(row.flops, human(row.flops)),
+            human(row.mac_bytes, "B"),
+            f"{row.intensity:.1f}",
+            _dash(row.elementwise_ops, str(row.elementwise_ops)),
+        )
+    return table
+
+
+def category_table(report: Report) -> Table:
+    totals = report.totals
+    table = Table(title="By category", title_justify="left", box=box.SIMPLE_HEAD)
+    for header in ("Category", "Ops", "MACs", "FLOPs", "Mem access", "Share of mem access"):
+        table.add_column(header, justify="left" if header == "Category" else "right")
+    for category, entry in report.by_category().items():
+        share = entry["mac_bytes"] / totals.mac_bytes if totals.mac_bytes else 0.0
+        table.add_row(
+            category,
+            str(entry["ops"]),
+            _dash(entry["macs"], human(entry["macs"])),
+            _dash(entry["flops"], human(entry["flops"])),
+            human(entry["mac_bytes"], "B"),
+            f"{share:.1%}",
+        )
+    return table
+
+
+def print_report(console: Console, report: Report, rows: Sequence[LayerRecord], shown_of: int | None = None) -> None:
+    totals = report.totals
+    summary = Text.assemble(
+        ("params ", "dim"), human(totals.params), (f" ({human(totals.param_bytes, 'B')})", "dim"),
+        ("  MACs ", "dim"), human(totals.macs),
+        ("  FLOPs ", "dim"), human(totals.flops),
+        ("  memory access ", "dim"), human(totals.mac_bytes, "B"),
+        ("  intensity ", "dim"), f"{totals.intensity:.1f} FLOP/B",
+        ("  element-wise ", "dim"), f"{totals.elementwise_ops} ops on {human(totals.elementwise_elems)} elements",
+    )
+    console.print(Group(report_table(report, rows, shown_of), summary, Text(""), category_table(report)))
