@@ -27,7 +27,17 @@ from typing import Any
 
 from costlab.errors import InputSpecError, ModelSpecError
 
-__all__ = ["InputSpec", "ModelSource", "parse_inputs", "resolve", "LIBRARY_PREFIXES"]
+__all__ = [
+    "InputSpec",
+    "ModelSource",
+    "parse_inputs",
+    "resolve",
+    "as_source",
+    "input_specs_for",
+    "make_inputs",
+    "instantiate",
+    "LIBRARY_PREFIXES",
+]
 
 LIBRARY_PREFIXES = ("torchvision", "timm")
 FACTORY_NAMES = ("build_model", "get_model", "create_model", "make_model", "model_fn")
@@ -54,7 +64,11 @@ def parse_inputs(text: str | Sequence[int] | Sequence[Sequence[int]]) -> list[In
     """``"1x3x224x224"`` / ``"1x3x224x224,1x10:int64"`` / ``(1, 3, 224, 224)`` → input specs."""
     if not isinstance(text, str):
         items = list(text)
-        if items and all(isinstance(d, int) for d in items):
+        if not items:
+            raise InputSpecError("empty input shape: write sizes like 1x3x224x224")
+        if not all(isinstance(d, int) or _is_shape(d) for d in items):
+            raise InputSpecError(f"malformed input shape {text!r}: sizes must be integers, e.g. (1, 3, 224, 224)")
+        if all(isinstance(d, int) for d in items):
             return [_checked(tuple(items), str(text))]  # type: ignore[arg-type]
         return [_checked(tuple(s), str(text)) for s in items]  # type: ignore[arg-type]
     specs = []
@@ -62,7 +76,7 @@ def parse_inputs(text: str | Sequence[int] | Sequence[Sequence[int]]) -> list[In
         part = part.strip()
         shape_text, _, dtype_text = part.partition(":")
         dims = re.split(r"\s*[x×*]\s*", shape_text.strip().lower())
-        if not shape_text.strip() or not all(d.isdigit() for d in dims):
+        if not shape_text.strip() or not all(d.isascii() and d.isdigit() for d in dims):
             raise InputSpecError(
                 f"malformed input shape {part!r}: write sizes like 1x3x224x224 "
                 "(several inputs separated by commas, an integer input as 1x128:int64)"
@@ -77,6 +91,10 @@ def parse_inputs(text: str | Sequence[int] | Sequence[Sequence[int]]) -> list[In
             dtype = _DTYPES[dtype_text.strip().lower()]
         specs.append(_checked(tuple(int(d) for d in dims), part, dtype))
     return specs
+
+
+def _is_shape(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) and all(isinstance(d, int) for d in value)
 
 
 def _checked(shape: tuple[int, ...], text: str, dtype: str = "float32") -> InputSpec:
@@ -301,7 +319,11 @@ def _model_candidates(module: ModuleType, nn: Any) -> list[str]:
 
 def _find_model(module: ModuleType, path: Path, nn: Any) -> Any:
     """A module-level instance; else a known factory; else the one constructible nn.Module class."""
-    instances = [(attr, v) for attr, v in vars(module).items() if isinstance(v, nn.Module) and not attr.startswith("_")]
+    instances = [
+        (attr, v)
+        for attr, v in vars(module).items()
+        if isinstance(v, nn.Module) and not attr.startswith("_") and not isinstance(v, nn.modules.loss._Loss)
+    ]
     if len(instances) == 1:
         return instances[0][1]
     if len(instances) > 1:
@@ -320,7 +342,11 @@ def _find_model(module: ModuleType, path: Path, nn: Any) -> Any:
     # a class used only as a building block of another is not "the model": prefer the ones no other uses
     if len(buildable) > 1:
         sources = {c: inspect.getsource(c) if _has_source(c) else "" for c in buildable}
-        top = [c for c in buildable if not any(c.__name__ in src for o, src in sources.items() if o is not c)]
+        top = [
+            c
+            for c in buildable
+            if not any(re.search(rf"\b{re.escape(c.__name__)}\b", src) for o, src in sources.items() if o is not c)
+        ]
         buildable = top or buildable
     if len(buildable) == 1:
         return buildable[0]
@@ -387,3 +413,73 @@ def _class_locations(module: ModuleType, nn: Any) -> dict[str, tuple[str, int]]:
                 _, line = inspect.getsourcelines(value)
                 locations[value.__name__] = (str(inspect.getsourcefile(value)), line)
     return locations
+
+
+# -- from a spec to a runnable model and inputs ------------------------------------------------------
+
+
+def as_source(model: Any) -> ModelSource:
+    """A spec string is resolved; an ``nn.Module`` instance is wrapped as it is."""
+    from torch import nn
+
+    if isinstance(model, str):
+        return resolve(model)
+    if isinstance(model, nn.Module):
+        return ModelSource(type(model).__name__, lambda meta: model, None, origin="object")
+    raise TypeError(f"expected an nn.Module or a model spec string, not {type(model).__name__}")
+
+
+def input_specs_for(source: ModelSource, input_shape: Any = None) -> list[InputSpec]:
+    """``input_shape`` if given, else the model's own default; InputSpecError when neither exists."""
+    if input_shape is not None:
+        return parse_inputs(input_shape)
+    if source.input_specs:
+        return source.input_specs
+    raise InputSpecError(f"{source.label} has no default input shape: pass --input (e.g. --input 1x3x224x224)")
+
+
+def make_inputs(specs: list[InputSpec], float_dtype: Any = None, meta: bool = False, device: Any = "cpu") -> list[Any]:
+    """Example tensors for ``specs``: empty on meta; random floats / zero integers otherwise.
+
+    ``float_dtype`` (a torch dtype) overrides the dtype of floating inputs.
+    """
+    import torch
+
+    tensors = []
+    for spec in specs:
+        dtype = getattr(torch, spec.dtype)
+        if float_dtype is not None and dtype.is_floating_point:
+            dtype = float_dtype
+        if meta:
+            tensors.append(torch.empty(spec.shape, dtype=dtype, device="meta"))
+        elif dtype.is_floating_point:
+            tensors.append(torch.randn(spec.shape, dtype=dtype, device=device))
+        else:
+            tensors.append(torch.zeros(spec.shape, dtype=dtype, device=device))
+    return tensors
+
+
+@dataclass
+class Instantiated:
+    """A real model (random weights, eval mode) and example inputs, ready to run or time."""
+
+    label: str
+    model: Any
+    inputs: list[Any]
+    input_specs: list[InputSpec]
+    source: ModelSource
+
+
+def instantiate(model: Any, input_shape: Any = None, *, batch: int | None = None) -> Instantiated:
+    """Build ``model`` (spec or instance) for real on CPU with inputs; ``batch`` replaces dim 0.
+
+    Moving to another device or dtype is the caller's business (``.to(...)``).
+    """
+    source = as_source(model)
+    specs = input_specs_for(source, input_shape)
+    if batch is not None:
+        if batch <= 0:
+            raise InputSpecError(f"batch must be a positive integer, got {batch}")
+        specs = [InputSpec((batch, *spec.shape[1:]), spec.dtype) for spec in specs]
+    built = source.build(False)
+    return Instantiated(source.label, built, make_inputs(specs), specs, source)

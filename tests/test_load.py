@@ -148,11 +148,6 @@ def test_file_block_class_used_by_the_model_is_not_picked(tmp_path: Path) -> Non
     assert n_params(model) == 1_392
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="costlab bug: the top-level-class heuristic tests `name in source` as a substring, so a model "
-    "class whose name prefixes its block's name (Net / NetBlock) counts as 'used' by the block itself",
-)
 def test_file_block_whose_name_extends_the_model_name(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -424,16 +419,11 @@ def test_parse_inputs_malformed(given: object, hint: str) -> None:
         assert given.split(",")[0] in message  # names what was wrong
 
 
-@pytest.mark.xfail(strict=True, reason="costlab bug: parse_inputs(()) returns [] (no inputs) instead of raising")
 def test_parse_inputs_empty_tuple_is_malformed() -> None:
     with pytest.raises(InputSpecError):
         parse_inputs(())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="costlab bug: '²'.isdigit() is True but int('²') fails, so a ValueError escapes instead of InputSpecError",
-)
 def test_parse_inputs_superscript_digit_is_malformed() -> None:
     with pytest.raises(InputSpecError):
         parse_inputs("1x3x²")

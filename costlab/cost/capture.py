@@ -42,8 +42,9 @@ UNSUPPORTED = "unsupported"
 class OpRecord:
     """One aten op call: what it was, where it ran, what it cost, and how it connects.
 
-    ``inputs`` / ``outputs`` are serial numbers of the activation tensors it read and wrote
-    (parameters and buffers are left out), so rules can follow the data flow (branches, fan-out).
+    ``input_shapes`` lists every tensor argument in order (weights included: a convolution's are
+    ``(x, weight, bias)``). ``inputs`` / ``outputs`` are serial numbers of the activation tensors it
+    read and wrote (parameters and buffers left out), so rules can follow the data flow.
     """
 
     index: int
@@ -69,6 +70,7 @@ class ModuleCall:
     param_bytes: int
     first_call: bool
     op_start: int = 0
+    cls: type | None = field(default=None, repr=False, compare=False)
     output_shapes: tuple[tuple[int, ...], ...] = ()
     input_shapes: tuple[tuple[int, ...], ...] = ()
 
@@ -121,6 +123,7 @@ class Capture(TorchDispatchMode):
             param_bytes=sum(p.numel() * p.element_size() for p in own),
             first_call=first,
             op_start=len(state.ops),
+            cls=type(module),
             input_shapes=_shapes(args),
         )
         state.calls.append(call)
@@ -181,7 +184,8 @@ class Capture(TorchDispatchMode):
         else:
             cost = OpCost(UNSUPPORTED)
             self.state.unsupported[name] += 1
-        ins = [t for t in tensors(args) if id(t) not in self.param_ids]
+        every = list(tensors(args))
+        ins = [t for t in every if id(t) not in self.param_ids]
         outs = list(tensors([out]))
         state = self.state
         state.ops.append(
@@ -190,7 +194,7 @@ class Capture(TorchDispatchMode):
                 op=name,
                 call=state.stack[-1] if state.stack else 0,
                 cost=cost,
-                input_shapes=tuple(tuple(t.shape) for t in ins),
+                input_shapes=tuple(tuple(t.shape) for t in every),
                 output_shapes=tuple(tuple(t.shape) for t in outs),
                 inputs=tuple(self._serial(t) for t in ins),
                 outputs=tuple(self._serial(t) for t in outs),

@@ -11,12 +11,11 @@ from torch import nn
 from costlab.cost.capture import Capture, CaptureFailed, capture
 from costlab.cost.report import Report
 from costlab.errors import CostlabError, ForwardError, InputSpecError
-from costlab.load import InputSpec, ModelSource, parse_inputs, resolve
+from costlab.load import InputSpec, ModelSource, as_source, input_specs_for, make_inputs
 
 __all__ = ["profile", "DTYPES"]
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
-_INPUT_DTYPES = {**DTYPES, "int64": torch.int64, "int32": torch.int32, "bool": torch.bool, "uint8": torch.uint8}
 
 
 def profile(
@@ -37,8 +36,8 @@ def profile(
     data-dependent control flow) it is run again on CPU with random inputs, and ``Report.notes``
     says so. ``real=True`` skips the meta attempt.
     """
-    source = _as_source(model)
-    specs = _input_specs(source, input_shape)
+    source = as_source(model)
+    specs = input_specs_for(source, input_shape)
     float_dtype = _float_dtype(dtype)
     notes: list[str] = []
 
@@ -49,7 +48,7 @@ def profile(
     if not real:
         try:
             built = _build(source, meta=True)
-            recorder = capture(built, _make_inputs(specs, float_dtype, meta=True), dtype=float_dtype)
+            recorder = capture(built, make_inputs(specs, float_dtype, meta=True), dtype=float_dtype)
         except CaptureFailed as failed:  # on meta: retry with real values
             meta_error = failed.error
             recorder = None
@@ -62,26 +61,10 @@ def profile(
         captured_on = "cpu"
         if float_dtype is not None:
             notes.append("--dtype is applied on the meta device only; the real run used the model's own dtype")
-        inputs = _make_inputs(specs, None, meta=False)
+        inputs = make_inputs(specs, None, meta=False)
         recorder = _run_real(built, inputs, source)
     assert built is not None
     return _report(source, specs, built, recorder, captured_on, float_dtype, notes)
-
-
-def _as_source(model: nn.Module | str) -> ModelSource:
-    if isinstance(model, str):
-        return resolve(model)
-    if isinstance(model, nn.Module):
-        return ModelSource(type(model).__name__, lambda meta: model, None, origin="object")
-    raise TypeError(f"profile() takes an nn.Module or a model spec string, not {type(model).__name__}")
-
-
-def _input_specs(source: ModelSource, input_shape: Any) -> list[InputSpec]:
-    if input_shape is not None:
-        return parse_inputs(input_shape)
-    if source.input_specs:
-        return source.input_specs
-    raise InputSpecError(f"{source.label} has no default input shape: pass --input (e.g. --input 1x3x224x224)")
 
 
 def _float_dtype(name: str | None) -> torch.dtype | None:
@@ -104,21 +87,6 @@ def _build(source: ModelSource, meta: bool) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise ForwardError(f"{source.label} did not give an nn.Module (got {type(model).__name__})")
     return model
-
-
-def _make_inputs(specs: list[InputSpec], float_dtype: torch.dtype | None, meta: bool) -> list[torch.Tensor]:
-    tensors = []
-    for spec in specs:
-        dtype = _INPUT_DTYPES[spec.dtype]
-        if float_dtype is not None and dtype.is_floating_point:
-            dtype = float_dtype
-        if meta:
-            tensors.append(torch.empty(spec.shape, dtype=dtype, device="meta"))
-        elif dtype.is_floating_point:
-            tensors.append(torch.randn(spec.shape, dtype=dtype))
-        else:
-            tensors.append(torch.zeros(spec.shape, dtype=dtype))
-    return tensors
 
 
 def _run_real(model: nn.Module, inputs: list[torch.Tensor], source: ModelSource) -> Capture:
