@@ -228,6 +228,91 @@ def zoo(
             sys.stdout.write(render_zoo(None, rows, format.value))
 
 
+class FindingFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+class Severity(str, Enum):
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+@app.command()
+def lint(
+    model: Annotated[
+        Optional[str], typer.Argument(help="Zoo name, file.py[:NAME], or torchvision:NAME (omit with --zoo).")
+    ] = None,
+    input: Annotated[Optional[str], typer.Option("--input", "-i", help="Input shape, e.g. 1x3x224x224.")] = None,
+    select: Annotated[Optional[str], typer.Option("--select", help="Only these rules, e.g. G1,G2.")] = None,
+    ignore: Annotated[Optional[str], typer.Option("--ignore", help="Skip these rules, e.g. G3.")] = None,
+    format: Annotated[FindingFormat, typer.Option("--format", "-f", help="Output format.")] = FindingFormat.text,
+    fail_level: Annotated[
+        Optional[Severity], typer.Option("--fail-level", help="Exit 1 on findings at or above this [default: warning].")
+    ] = None,
+    config: Annotated[
+        Optional[Path], typer.Option("--config", help="costlab.toml or pyproject.toml [default: found upward].")
+    ] = None,
+    zoo: Annotated[bool, typer.Option("--zoo", help="Lint every zoo model and print a model × rule table.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Check ShuffleNet V2's guidelines G1–G4, with the numbers as evidence.
+
+    G1 equal channel width · G2 group convolution · G3 fragmentation · G4 element-wise ops.
+    Exit 0 when nothing is at or above --fail-level, 1 when something is, 2 for bad input.
+    """
+    with _user_errors():
+        from costlab.config import load_config
+        from costlab.lint import lint as run_lint
+        from costlab.lint.config import settings_from_config
+        from costlab.render import findings as render
+
+        if (model is None) == (not zoo):
+            raise CostlabError("give a MODEL to lint, or --zoo for the whole zoo (not both)")
+        settings = settings_from_config(
+            load_config(config),
+            select=select.split(",") if select else None,
+            ignore=ignore.split(",") if ignore else None,
+            fail_level=fail_level.value if fail_level else None,
+        )
+        if zoo:
+            from costlab.zoo import list_models
+
+            results = [run_lint(name, settings=settings) for name in list_models()]
+            if format is FindingFormat.text and output is None:
+                from costlab.render.zoo import lint_matrix
+
+                lint_matrix(_stdout(), results)
+                return
+        else:
+            assert model is not None
+            results = [run_lint(model, input, settings=settings)]
+        text = {
+            FindingFormat.text: render.to_text,
+            FindingFormat.json: render.to_json,
+            FindingFormat.github: render.to_github,
+            FindingFormat.sarif: render.to_sarif,
+        }[format](results)
+        if output is not None:
+            sources = [Path(r.report.source_file) for r in results if r.report.source_file]
+            _write_output(output, text, sources)
+            _stderr().print(f"wrote {output}")
+        else:
+            sys.stdout.write(text)
+        if format is not FindingFormat.text:
+            for result in results:
+                _stderr().print(result.summary(), soft_wrap=True)
+        if not zoo and any(r.failed for r in results):
+            raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+# Commands defined in their own modules register themselves on `app` when imported (no torch there).
+from costlab import cli_timing  # noqa: E402,F401  (latency, machine, roofline)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from costlab.zoo.summary import ZooSummary
 
-__all__ = ["render_zoo"]
+__all__ = ["render_zoo", "lint_matrix"]
 
 _FIELDS = ("name", "family", "input_shape", "params", "macs", "flops", "mac_bytes", "paper")
 
@@ -53,3 +53,24 @@ def render_zoo(console: Console | None, rows: list[ZooSummary], fmt: str = "tabl
     assert console is not None
     console.print(table)
     return ""
+
+
+def lint_matrix(console: Console, results: list) -> None:  # type: ignore[type-arg]
+    """A model × rule table of finding counts (``costlab lint --zoo``)."""
+    from rich import box
+    from rich.table import Table
+
+    from costlab.lint.rules import RULES
+
+    table = Table(box=box.SIMPLE_HEAD, title="costlab lint --zoo · findings per rule", title_justify="left")
+    table.add_column("Model")
+    for code, rule in RULES.items():
+        table.add_column(f"{code} {rule.name}", justify="right")
+    for result in results:
+        cells = []
+        for code in RULES:
+            counts = {sev: n for (rule, sev), n in result.counts.items() if rule == code}
+            parts = [f"{counts[sev]} {sev}" for sev in ("error", "warning", "info") if counts.get(sev)]
+            cells.append(", ".join(parts) if parts else ("–" if code in result.settings.select else "off"))
+        table.add_row(result.model, *cells)
+    console.print(table)

@@ -1,0 +1,3 @@
+"""CLI commands that time models on real devices: ``latency``, ``machine``, ``roofline``."""
+
+from __future__ import annotations
