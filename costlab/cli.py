@@ -132,7 +132,7 @@ def profile(
         typer.Option("--input", "-i", help="Input shape, e.g. 1x3x224x224; several comma-separated; 1x128:int64."),
     ] = None,
     format: Annotated[
-        Optional[TableFormat], typer.Option("--format", "-f", help="Output format [default: table, or from -o's suffix].")
+        Optional[TableFormat], typer.Option("--format", "-f", help="Output format (default: table, or the one -o's suffix names).")
     ] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     depth: Annotated[
@@ -251,10 +251,10 @@ def lint(
     ignore: Annotated[Optional[str], typer.Option("--ignore", help="Skip these rules, e.g. G3.")] = None,
     format: Annotated[FindingFormat, typer.Option("--format", "-f", help="Output format.")] = FindingFormat.text,
     fail_level: Annotated[
-        Optional[Severity], typer.Option("--fail-level", help="Exit 1 on findings at or above this [default: warning].")
+        Optional[Severity], typer.Option("--fail-level", help="Exit 1 on findings at or above this (default: warning, or the config's).")
     ] = None,
     config: Annotated[
-        Optional[Path], typer.Option("--config", help="costlab.toml or pyproject.toml [default: found upward].")
+        Optional[Path], typer.Option("--config", help="costlab.toml or pyproject.toml (default: the nearest one upward).")
     ] = None,
     zoo: Annotated[bool, typer.Option("--zoo", help="Lint every zoo model and print a model × rule table.")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
@@ -315,4 +315,4 @@ def main() -> None:
 
 
 # Commands defined in their own modules register themselves on `app` when imported (no torch there).
-from costlab import cli_timing  # noqa: E402,F401  (latency, machine, roofline)
+from costlab import cli_check, cli_timing  # noqa: E402,F401  (check, diff; latency, machine, roofline)

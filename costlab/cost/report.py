@@ -87,6 +87,11 @@ def _numel(shape: tuple[int, ...]) -> int:
     return math.prod(shape)
 
 
+def _allocation(op: OpRecord) -> bool:
+    """``empty`` and friends: no kernel runs and no memory is touched, so they are not counted as ops."""
+    return op.cost.category == Category.CREATION and op.cost.mac_bytes == 0
+
+
 @dataclass
 class _Acc:
     """Running sums for one row."""
@@ -109,7 +114,7 @@ class _Acc:
         self.flops += cost.flops
         self.bytes_read += cost.bytes_read
         self.bytes_written += cost.bytes_written
-        if cost.category != Category.VIEW:
+        if cost.category != Category.VIEW and not _allocation(op):
             self.ops += 1
             self.categories[cost.category] += 1
         if cost.category == Category.ELEMENTWISE:
@@ -216,7 +221,7 @@ class Report:
         out: dict[str, dict[str, int]] = {}
         for op in self.ops:
             cost = op.cost
-            if cost.category == Category.VIEW:
+            if cost.category == Category.VIEW or _allocation(op):
                 continue
             entry = out.setdefault(cost.category, {"ops": 0, "macs": 0, "flops": 0, "mac_bytes": 0})
             entry["ops"] += 1

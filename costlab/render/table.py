@@ -45,7 +45,7 @@ def report_table(report: Report, rows: Sequence[LayerRecord], shown_of: int | No
         ("Elem-wise", "right", str(totals.elementwise_ops)),
     ]
     for header, justify, footer in columns:
-        table.add_column(header, justify=justify, footer=footer, no_wrap=header in ("Layer", "Output"))  # type: ignore[arg-type]
+        table.add_column(header, justify=justify, footer=footer, no_wrap=True)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(
             display_name(row),

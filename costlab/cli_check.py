@@ -1,0 +1,3 @@
+"""CLI commands of the CI gate: ``check`` and ``diff``."""
+
+from __future__ import annotations
