@@ -187,8 +187,7 @@ def equal_channel_width(report: Report, options: Mapping[str, float], severity: 
                     f"{conv.label(call)}: channels {channels} inside {block.type or 'the model'} "
                     f"({block.name or 'top level'}), memory access {ratio:.2f}× the minimum for its FLOPs"
                 ),
-                fix="keep input and output widths of 1×1 convs equal (ShuffleNet V2 G1); a 1:1 block at the "
-                "same FLOPs moves the least memory",
+                fix="keep the 1×1 conv's input and output widths equal",
                 evidence={
                     "c1": conv.c1,
                     "c2": conv.c2,
@@ -238,7 +237,7 @@ def group_convolution(report: Report, options: Mapping[str, float], severity: st
                     f"{conv.label(call)}: pointwise group conv with g={conv.groups}, memory access "
                     f"{ratio:.2f}× a dense conv of equal FLOPs (+{human((grouped - dense) * conv.element_size, 'B')})"
                 ),
-                fix="use fewer groups in 1×1 convs, or a dense 1×1 conv with narrower output (ShuffleNet V2 G2)",
+                fix="use fewer groups, or a dense 1×1 conv with a narrower output",
                 evidence={
                     "groups": conv.groups,
                     "c1": conv.c1,
@@ -345,8 +344,7 @@ def fragmentation(report: Report, options: Mapping[str, float], severity: str) -
                     f"{call.type}: one tensor feeds {branches} parallel branches ({n} kernels, "
                     f"{human(macs / n if n else 0)} MACs per kernel against a model median of {human(median)})"
                 ),
-                fix="merge parallel branches into fewer, wider ops (ShuffleNet V2 G3): each branch launches and "
-                "synchronises separately",
+                fix="merge the parallel branches into fewer, wider ops",
                 evidence={"branches": branches, "kernels": n, "macs": macs, "macs_per_kernel": macs / n if n else 0.0,
                           "median_macs_per_kernel": median},
             )
@@ -367,7 +365,7 @@ def fragmentation(report: Report, options: Mapping[str, float], severity: str) -
                     f"{call.type}: {n} kernels of {human(macs / n)} MACs each, against a model median of "
                     f"{human(median)} per kernel"
                 ),
-                fix="fuse or remove small ops in this block (ShuffleNet V2 G3): each launch costs time on a GPU",
+                fix="fuse or remove the small ops of this block",
                 evidence={"kernels": n, "macs": macs, "macs_per_kernel": macs / n, "median_macs_per_kernel": median},
             )
         )
@@ -436,8 +434,7 @@ def elementwise_operations(report: Report, options: Mapping[str, float], severit
                 f"{human(total, 'B')}, {len(counted)} ops; depthwise convs another {depthwise / total:.0%}); "
                 f"largest: {listed}"
             ),
-            fix="fuse activations and residual adds into the preceding op, drop ReLUs on thick maps, and keep "
-            "shortcuts on thin ones (ShuffleNet V2 G4)",
+            fix="fuse activations and adds into the preceding op; avoid ReLUs and shortcuts on thick maps",
             evidence={
                 "share": round(share, 4),
                 "elementwise_bytes": elementwise,
