@@ -63,6 +63,30 @@ class ConvBNAct(nn.Sequential):
         self.out_channels = out_channels
 
 
+def init_weights(model: nn.Module) -> None:
+    """The usual ImageNet initialisation: He (fan-out) convs with zero bias, unit/zero batch norm,
+    small-normal linear layers. Costs do not depend on weights; this only keeps real runs sane.
+
+    Meta tensors are left alone: there is nothing to initialise, and the meta versions of the
+    init functions are slow Python decompositions.
+    """
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if weight is None or weight.is_meta:
+            continue
+        bias = getattr(module, "bias", None)
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(weight, mode="fan_out")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(weight)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(weight, 0.0, 0.01)
+        else:
+            continue
+        if bias is not None:
+            nn.init.zeros_(bias)
+
+
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     """ShuffleNet's channel shuffle: reshape to (g, c/g), transpose, flatten back.
 

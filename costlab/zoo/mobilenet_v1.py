@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from costlab.zoo._layers import ConvBNAct
+from costlab.zoo._layers import ConvBNAct, init_weights
 from costlab.zoo.registry import register_model
 
 __all__ = ["DepthwiseSeparable", "MobileNetV1", "mobilenet_v1"]
@@ -75,16 +75,7 @@ class MobileNetV1(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(in_channels, num_classes)
-
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out")
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, 0.0, 0.01)
-                nn.init.zeros_(module.bias)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(self.avgpool(self.features(x)), 1)

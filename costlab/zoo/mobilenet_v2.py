@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from costlab.zoo._layers import ConvBNAct, make_divisible
+from costlab.zoo._layers import ConvBNAct, init_weights, make_divisible
 from costlab.zoo.registry import register_model
 
 __all__ = ["InvertedResidual", "MobileNetV2", "mobilenet_v2"]
@@ -87,16 +87,7 @@ class MobileNetV2(nn.Module):
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout), nn.Linear(last_channels, num_classes)
         )
-
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out")
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, 0.0, 0.01)
-                nn.init.zeros_(module.bias)
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(self.avgpool(self.features(x)), 1)

@@ -21,7 +21,7 @@ from typing import Literal, NamedTuple
 import torch
 from torch import nn
 
-from costlab.zoo._layers import ConvBNAct, SqueezeExcite, make_divisible
+from costlab.zoo._layers import ConvBNAct, SqueezeExcite, init_weights, make_divisible
 from costlab.zoo.registry import register_model
 
 __all__ = ["InvertedResidual", "MobileNetV3", "mobilenet_v3"]
@@ -155,18 +155,8 @@ class MobileNetV3(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(hidden, num_classes),
         )
-        self._init_weights()
+        init_weights(self)
 
-    def _init_weights(self) -> None:
-        """He init (fan-out) for convolutions, zero conv biases; the rest keeps PyTorch's defaults.
-
-        Uniform rather than normal: ``normal_`` on the meta device imports torch._dynamo (seconds).
-        """
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_uniform_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.avgpool(self.features(x))
