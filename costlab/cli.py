@@ -81,7 +81,10 @@ def _user_errors() -> Iterator[None]:
     except CostlabError as err:
         if _state["debug"]:
             raise
-        _stderr().print(f"[bold red]error:[/] {err}", markup=True, soft_wrap=True)
+        from rich.markup import escape
+
+        # escaped: messages quote config keys such as [[budget]] and [lint], which are not markup
+        _stderr().print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)
         raise typer.Exit(err.exit_code) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
@@ -101,11 +104,20 @@ def _write_output(path: Path, text: str, protected: list[Path]) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        # mkstemp creates 0600; give the file the mode a plain open() would (or the one it had)
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
+        os.chmod(temp, mode)
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _version(value: bool) -> None:

@@ -186,7 +186,7 @@ def mm(args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> OpCost:
 @register(*_ops("addmm"))
 def addmm(args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> OpCost:
     # bias + (n × k) @ (k × m): n·k·m MACs, plus one add per output element
-    bias, a, b = args[0], args[1], args[2]
+    a, b = args[1], args[2]
     macs = a.shape[0] * a.shape[1] * b.shape[1]
     return _io(Category.MATMUL, args[:3], out, macs, 2 * macs + _first(out).numel())
 

@@ -13,7 +13,6 @@ import math
 import statistics
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from costlab.cost.capture import ModuleCall, OpRecord
 from costlab.cost.formulas import Category
