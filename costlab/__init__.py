@@ -11,15 +11,30 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["profile", "Report", "LayerRecord", "Totals", "list_models", "create_model", "register_model", "__version__"]
+__all__ = [
+    "profile",
+    "lint",
+    "measure_latency",
+    "Report",
+    "LayerRecord",
+    "Totals",
+    "list_models",
+    "create_model",
+    "register_model",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from costlab.cost.profile import profile
+    from costlab.lint import lint
+    from costlab.timing.measure import measure_latency
     from costlab.cost.report import LayerRecord, Report, Totals
     from costlab.zoo import create_model, list_models, register_model
 
 _LAZY = {
     "profile": "costlab.cost.profile",
+    "lint": "costlab.lint",
+    "measure_latency": "costlab.timing.measure",
     "Report": "costlab.cost.report",
     "LayerRecord": "costlab.cost.report",
     "Totals": "costlab.cost.report",

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -74,6 +74,28 @@ def _stdout(width: int | None = None):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str], Callable[[float], None]]]:
+    """A rich progress bar on stderr (when it is a terminal); yields ``start(description) -> update(fraction)``."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+    console = _stderr()
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+
+        def start(description: str) -> Callable[[float], None]:
+            task = bar.add_task(description, total=1.0)
+            return lambda fraction: bar.update(task, completed=fraction)
+
+        yield start
+
+
+def _warn(messages: tuple[str, ...] | list[str]) -> None:
+    err = _stderr()
+    for message in messages:
+        err.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
+
+
+@contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn a CostlabError into one line on stderr and its exit code; keep tracebacks for --debug."""
     try:
@@ -90,8 +112,8 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-def _write_output(path: Path, text: str, protected: list[Path]) -> None:
-    """Write atomically: the old file stays whole until the new one is complete."""
+def _write_output(path: Path, text: str | bytes, protected: list[Path]) -> None:
+    """Write text or bytes atomically: the old file stays whole until the new one is complete."""
     target = path.resolve()
     for source in protected:
         if source.resolve() == target:
@@ -102,8 +124,8 @@ def _write_output(path: Path, text: str, protected: list[Path]) -> None:
         raise CostlabError(f"cannot write {path}: the folder {target.parent} does not exist")
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8") if isinstance(text, str) else text)
         # mkstemp creates 0600; give the file the mode a plain open() would (or the one it had)
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
         os.chmod(temp, mode)
@@ -157,11 +179,22 @@ def profile(
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when an op has no cost formula.")] = False,
     real: Annotated[bool, typer.Option("--real", help="Run with real tensors on CPU instead of the meta device.")] = False,
+    device: Annotated[
+        Optional[str],
+        typer.Option("--device", help="Also time every layer on this device (cpu, cuda, cuda:N): time, share, FLOP/s, B/s."),
+    ] = None,
+    threads: Annotated[
+        Optional[int], typer.Option("--threads", min=1, help="With --device cpu: torch threads while timing.")
+    ] = None,
+    min_time: Annotated[
+        float, typer.Option("--min-time", min=0.001, help="With --device: seconds of timed runs at least.")
+    ] = 1.0,
 ) -> None:
     """Per-layer params, MACs, FLOPs, memory access, arithmetic intensity and element-wise ops.
 
     Counts one forward pass on the meta device (shapes only: no compute, no memory), falling
-    back to real tensors on CPU when the model needs real values.
+    back to real tensors on CPU when the model needs real values. With --device, the model also
+    runs for real there and every layer gets its measured time beside its counts.
     """
     with _user_errors():
         from costlab.cost.profile import profile as run_profile
@@ -179,8 +212,18 @@ def profile(
                 + ("" if strict else " (--strict fails on this)"),
                 soft_wrap=True,
             )
+        timing = None
+        if device is not None:
+            from costlab.timing.layers import measure_layers
+
+            with _progress() as start:
+                timing = measure_layers(
+                    model, input, report=report, depth=depth, device=device, dtype=dtype or "float32",
+                    threads=threads, min_time_s=min_time, progress=start(f"timing {report.model} per layer on {device}"),
+                )
+            _warn(timing.latency.warnings)
         rows = select_rows(report, depth, sort.value, top)
-        text = _render(report, rows, chosen, depth, output is None, shown_of=len(report.layers(depth)))
+        text = _render(report, rows, chosen, depth, output is None, len(report.layers(depth)), timing)
         if text is not None:
             if output is not None:
                 _write_output(output, text, [Path(report.source_file)] if report.source_file else [])
@@ -191,26 +234,26 @@ def profile(
             raise typer.Exit(1)
 
 
-def _render(report, rows, chosen: TableFormat, depth, to_terminal: bool, shown_of: int) -> str | None:  # type: ignore[no-untyped-def]
+def _render(report, rows, chosen: TableFormat, depth, to_terminal: bool, shown_of: int, timing=None) -> str | None:  # type: ignore[no-untyped-def]
     from costlab.render import formats
 
     if chosen is TableFormat.json:
-        return formats.to_json(report, depth, rows)
+        return formats.to_json(report, depth, rows, timing)
     if chosen is TableFormat.csv:
-        return formats.to_csv(rows)
+        return formats.to_csv(rows, timing)
     if chosen is TableFormat.md:
-        return formats.to_markdown(report, rows)
+        return formats.to_markdown(report, rows, timing)
     from costlab.render.table import print_report
 
     if to_terminal:
-        print_report(_stdout(), report, rows, shown_of)
+        print_report(_stdout(), report, rows, shown_of, timing)
         return None
     import io
 
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=160, highlight=False)
-    print_report(console, report, rows, shown_of)
+    print_report(console, report, rows, shown_of, timing)
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 

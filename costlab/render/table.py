@@ -15,6 +15,7 @@ from costlab.render.units import human, shape
 
 if TYPE_CHECKING:
     from costlab.cost.report import LayerRecord, Report
+    from costlab.timing.layers import LayerTiming
 
 __all__ = ["report_table", "category_table", "print_report"]
 
@@ -23,7 +24,12 @@ def _dash(value: int, text: str) -> str:
     return text if value else "–"
 
 
-def report_table(report: Report, rows: Sequence[LayerRecord], shown_of: int | None = None) -> Table:
+def report_table(
+    report: Report, rows: Sequence[LayerRecord], shown_of: int | None = None, timing: LayerTiming | None = None
+) -> Table:
+    """The per-layer table; with ``timing`` (``profile --device``) it gains measured columns."""
+    from costlab.render.timing import duration
+
     totals = report.totals
     table = Table(
         title=header_line(report),
@@ -44,9 +50,30 @@ def report_table(report: Report, rows: Sequence[LayerRecord], shown_of: int | No
         ("FLOP/B", "right", f"{totals.intensity:.1f}"),
         ("Elem-wise", "right", str(totals.elementwise_ops)),
     ]
+    if timing is not None:
+        columns += [
+            ("Time", "right", duration(timing.layer_sum_ms)),
+            ("Share", "right", "100%"),
+            ("FLOP/s", "right", ""),
+            ("B/s", "right", ""),
+        ]
+    measured = timing.by_call() if timing is not None else {}
     for header, justify, footer in columns:
         table.add_column(header, justify=justify, footer=footer, no_wrap=True)  # type: ignore[arg-type]
     for row in rows:
+        extra = []
+        if timing is not None:
+            layer = measured.get(row.call)
+            extra = (
+                [
+                    duration(layer.time_ms),
+                    f"{layer.time_share:.1%}",
+                    human(layer.achieved_flops_per_s) if layer.flops else "–",
+                    human(layer.achieved_bytes_per_s, "B"),
+                ]
+                if layer is not None
+                else ["–"] * 4
+            )
         table.add_row(
             display_name(row),
             row.type,
@@ -57,6 +84,7 @@ def report_table(report: Report, rows: Sequence[LayerRecord], shown_of: int | No
             human(row.mac_bytes, "B"),
             f"{row.intensity:.1f}",
             _dash(row.elementwise_ops, str(row.elementwise_ops)),
+            *extra,
         )
     return table
 
@@ -79,7 +107,13 @@ def category_table(report: Report) -> Table:
     return table
 
 
-def print_report(console: Console, report: Report, rows: Sequence[LayerRecord], shown_of: int | None = None) -> None:
+def print_report(
+    console: Console,
+    report: Report,
+    rows: Sequence[LayerRecord],
+    shown_of: int | None = None,
+    timing: LayerTiming | None = None,
+) -> None:
     totals = report.totals
     summary = Text.assemble(
         ("params ", "dim"), human(totals.params), (f" ({human(totals.param_bytes, 'B')})", "dim"),
@@ -89,4 +123,21 @@ def print_report(console: Console, report: Report, rows: Sequence[LayerRecord], 
         ("  intensity ", "dim"), f"{totals.intensity:.1f} FLOP/B",
         ("  element-wise ", "dim"), f"{totals.elementwise_ops} ops on {human(totals.elementwise_elems)} elements",
     )
-    console.print(Group(report_table(report, rows, shown_of), summary, Text(""), category_table(report)))
+    parts = [report_table(report, rows, shown_of, timing), summary]
+    if timing is not None:
+        from costlab.render.timing import category_time_table, duration
+
+        spec = timing.latency.spec
+        parts.append(
+            Text.assemble(
+                ("latency ", "dim"), duration(timing.model_ms),
+                (f" (whole model on {spec.device}, median of {timing.latency.runs} runs)", "dim"),
+                ("  layers sum ", "dim"), duration(timing.layer_sum_ms),
+                (f" ({timing.coverage:.0%} of it: each op timed alone, synchronised)", "dim"),
+                ("  throughput ", "dim"), f"{timing.latency.throughput_per_s:.1f} images/s",
+            )
+        )
+    parts += [Text(""), category_table(report)]
+    if timing is not None:
+        parts.append(category_time_table(timing))
+    console.print(Group(*parts))

@@ -1,0 +1,251 @@
+"""The roofline figure: log–log, the device's two roofs, one dot per layer and a star for the model.
+
+Drawn on a bare ``matplotlib.figure.Figure`` (Agg / SVG canvases chosen by the file suffix), never
+through ``pyplot``: no global figure state is created or left behind. Everything drawn comes from a
+:class:`~costlab.roofline.RooflineChart`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from costlab.render.units import human
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.backend_bases import RendererBase
+    from matplotlib.figure import Figure
+    from matplotlib.text import Annotation
+    from matplotlib.transforms import Bbox
+
+    from costlab.roofline import RooflineChart, RooflinePoint
+
+__all__ = ["render_roofline", "roofline_image", "FORMATS", "CATEGORY_COLOURS"]
+
+FORMATS = ("png", "svg")
+CATEGORY_COLOURS = {
+    "conv": "#1f77b4",
+    "depthwise_conv": "#ff7f0e",
+    "elementwise": "#2ca02c",
+    "data_movement": "#9467bd",
+    "other": "#7f7f7f",
+}
+_CATEGORY_LABELS = {
+    "conv": "convolution",
+    "depthwise_conv": "depthwise convolution",
+    "elementwise": "element-wise",
+    "data_movement": "data movement",
+    "other": "other",
+}
+_MIN_AREA, _MAX_AREA = 18.0, 1400.0  # points², for no time and for the largest share
+# where a label may go, in points from its dot, most wanted first: below and right of a dot is
+# the free side (nothing measured sits above the roofs), then further down, then right, then left
+_LABEL_OFFSETS = tuple(
+    [(18, -16 - 11 * step) for step in range(6)]
+    + [(18, 8 + 11 * step) for step in range(4)]
+    + [(-18, -16 - 11 * step) for step in range(6)]
+    + [(-18, 8 + 11 * step) for step in range(4)]
+)
+
+
+def render_roofline(chart: RooflineChart, path: Path, *, labels: int = 6) -> None:
+    """Write ``chart`` to ``path`` (``.png`` or ``.svg``, from its suffix)."""
+    path.write_bytes(roofline_image(chart, path.suffix.lower().lstrip("."), labels=labels))
+
+
+def roofline_image(chart: RooflineChart, fmt: str = "png", *, labels: int = 6) -> bytes:
+    """The figure's bytes: ``png`` (150 dpi) or ``svg``; the ``labels`` heaviest layers are named."""
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if fmt not in FORMATS:
+        raise ValueError(f"a roofline figure is png or svg, not {fmt or 'no format'}")
+    figure = Figure(figsize=(10, 6.5), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    x_range, y_range = _limits(chart)
+    _draw_roofs(axes, chart, x_range)
+    _draw_points(axes, chart)
+    _decorate(figure, axes, chart, x_range, y_range)
+    _label_heaviest(figure, axes, chart.points, labels)
+    buffer = io.BytesIO()
+    with rc_context({"svg.hashsalt": "costlab"}):  # stable SVG ids: the same chart gives the same file
+        figure.savefig(buffer, dpi=150, format=fmt, metadata=_metadata(fmt))
+    return buffer.getvalue()
+
+
+def _metadata(fmt: str) -> dict[str, str | None]:
+    # no creation date in an SVG: the same chart gives the same bytes
+    return {"Date": None} if fmt == "svg" else {}
+
+
+def _limits(chart: RooflineChart) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis ranges spanning the dots, the model, the ridge and the compute roof, with a margin."""
+    roofs = chart.roofs
+    dots = [*chart.points, chart.model_point]
+    xs = [p.intensity for p in dots if p.intensity > 0] + [roofs.ridge_flop_per_byte]
+    ys = [p.flops_per_s for p in dots if p.flops_per_s > 0] + [roofs.peak_flops]
+    x_low, x_high = min(xs) / 3, max(xs) * 3
+    y_low = min(min(ys), roofs.attainable_flops(x_low)) / 3
+    return (x_low, x_high), (y_low, max(ys) * 3)
+
+
+def _draw_roofs(axes: Axes, chart: RooflineChart, x_range: tuple[float, float]) -> None:
+    roofs = chart.roofs
+    ridge = roofs.ridge_flop_per_byte
+    xs = [x_range[0], ridge, x_range[1]]
+    label = f"roofs: {human(roofs.peak_flops, 'FLOP/s')} peak, {human(roofs.bandwidth_bytes_per_s, 'B/s')} memory"
+    axes.plot(xs, [roofs.attainable_flops(x) for x in xs], color="black", linewidth=2, zorder=2, label=label)
+    axes.axvline(ridge, color="black", linestyle=":", linewidth=1, zorder=1)
+    axes.plot([ridge], [roofs.peak_flops], marker="o", color="black", markersize=5, zorder=3)
+    axes.annotate(
+        f"ridge {ridge:.1f} FLOP/B",
+        (ridge, roofs.peak_flops),
+        xytext=(6, 6),
+        textcoords="offset points",
+        fontsize=9,
+    )
+
+
+def _area(share: float, largest: float) -> float:
+    """Dot area in points²: the largest share gets the largest dot, the others in proportion."""
+    return _MIN_AREA + (_MAX_AREA - _MIN_AREA) * (share / largest if largest > 0 else 0.0)
+
+
+def _draw_points(axes: Axes, chart: RooflineChart) -> None:
+    largest = max((p.time_share for p in chart.points), default=0.0)
+    for category, colour in CATEGORY_COLOURS.items():
+        points = [p for p in chart.points if p.category == category]
+        if not points:
+            continue
+        axes.scatter(
+            [p.intensity for p in points],
+            [p.flops_per_s for p in points],
+            s=[_area(p.time_share, largest) for p in points],
+            color=colour,
+            alpha=0.75,
+            edgecolors="white",
+            linewidths=0.6,
+            label=_CATEGORY_LABELS[category],
+            zorder=4,
+        )
+    model = chart.model_point
+    if model.intensity > 0 and model.flops_per_s > 0:
+        axes.scatter(
+            [model.intensity],
+            [model.flops_per_s],
+            marker="*",
+            s=420,
+            color="#d62728",
+            edgecolors="black",
+            linewidths=0.8,
+            label=f"whole model ({_ms(model.time_ms)} {'measured' if chart.measured else 'predicted'})",
+            zorder=6,
+        )
+
+
+def _ms(ms: float) -> str:
+    return f"{ms:.3g} ms" if ms >= 1 else f"{ms * 1000:.3g} µs"
+
+
+def _label_heaviest(figure: Figure, axes: Axes, points: tuple[RooflinePoint, ...], count: int) -> None:
+    """Name the ``count`` layers with the largest share of time; each label takes the first of
+    :data:`_LABEL_OFFSETS` where it stays inside the axes and overlaps no earlier label (else the
+    one with the fewest clashes)."""
+    heaviest = sorted(points, key=lambda p: -p.time_share)[:count]
+    if not heaviest:
+        return
+    figure.draw_without_rendering()
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    frame = axes.get_window_extent(renderer)
+    placed: list[Bbox] = []
+    for point in heaviest:
+        label = axes.annotate(
+            f"{point.name} ({point.time_share:.0%})",
+            (point.intensity, point.flops_per_s),
+            xytext=_LABEL_OFFSETS[0],
+            textcoords="offset points",
+            fontsize=8,
+            arrowprops={"arrowstyle": "-", "color": "0.35", "linewidth": 0.6},
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+            zorder=7,
+        )
+        best: tuple[int, tuple[int, int]] | None = None
+        for offset in _LABEL_OFFSETS:
+            label.xyann = offset
+            label.set_horizontalalignment("left" if offset[0] > 0 else "right")
+            box = _text_box(label, renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            clashes = sum(box.overlaps(other) for other in placed) + (0 if inside else len(placed) + 1)
+            if best is None or clashes < best[0]:
+                best = (clashes, offset)
+            if clashes == 0:
+                break
+        assert best is not None
+        label.xyann = best[1]
+        label.set_horizontalalignment("left" if best[1][0] > 0 else "right")
+        placed.append(_text_box(label, renderer))
+
+
+def _text_box(label: Annotation, renderer: RendererBase) -> Bbox:
+    """Where a label's text (not its leader line) lands on screen, at its current offset."""
+    from matplotlib.text import Text
+
+    label.update_positions(renderer)
+    return Text.get_window_extent(label, renderer)
+
+
+def _decorate(
+    figure: Figure, axes: Axes, chart: RooflineChart, x_range: tuple[float, float], y_range: tuple[float, float]
+) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlim(*x_range)
+    axes.set_ylim(*y_range)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _plain(v)))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _decade(v, "FLOP/s")))
+    axes.set_xlabel("arithmetic intensity (FLOP per byte of memory access)")
+    axes.set_ylabel("achieved FLOP/s" if chart.measured else "attainable FLOP/s (predicted)")
+    axes.grid(True, which="major", color="0.88", linewidth=0.8)
+    axes.grid(True, which="minor", color="0.95", linewidth=0.5)
+    axes.set_axisbelow(True)
+    figure.suptitle(f"{chart.title}\n{chart.roofs.label}", x=0.01, ha="left", fontsize=11)
+    how = "FLOPs / measured time" if chart.measured else "each layer on its roof"
+    heaviest = max(chart.points, key=lambda p: p.time_share, default=None)
+    note = f"dot area ∝ share of time (largest: {heaviest.time_share:.1%}); " if heaviest else ""
+    note += f"height: {how}"
+    if chart.hidden_layers:
+        note += f"; {chart.hidden_layers} layers without FLOPs ({chart.hidden_share:.1%} of the time) not shown"
+    axes.text(0.0, -0.12, note, transform=axes.transAxes, fontsize=8, color="0.3", va="top")
+    legend = figure.legend(loc="outside right upper", fontsize=9, frameon=False)
+    for handle in legend.legend_handles:  # one marker size in the legend, whatever the dots' sizes
+        if hasattr(handle, "set_sizes"):
+            handle.set_sizes([70.0])
+
+
+def _plain(value: float) -> str:
+    """Tick labels for intensities: 0.01, 0.1, 1, 10, 100 (decades only)."""
+    return f"{value:g}" if _is_decade(value) else ""
+
+
+def _decade(value: float, unit: str) -> str:
+    """Tick labels for rates: 100 M, 1 G, 10 G, 100 G … with the unit (decades only)."""
+    if not _is_decade(value):
+        return ""
+    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if value >= scale:
+            return f"{value / scale:g} {prefix}{unit}"
+    return f"{value:g} {unit}"
+
+
+def _is_decade(value: float) -> bool:
+    if value <= 0:
+        return False
+    exponent = math.log10(value)
+    return abs(exponent - round(exponent)) < 1e-6

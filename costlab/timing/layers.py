@@ -1,0 +1,399 @@
+"""Per-layer time, and where the time goes by kind of work (ShuffleNet V2, Fig. 2).
+
+How a layer is timed: the model runs for real under a timing variant of the cost capture
+(:class:`costlab.cost.capture.Capture`), which reads the clock around every aten op at the
+dispatch level, the device synchronised before each read. The same module hooks say *where* each
+op runs and the same formula registry says *what kind* of op it is, so op times land on exactly
+the module calls and categories a :class:`~costlab.cost.report.Report` counts: module calls happen
+in the same order in the counted and the timed run, and a row of ``Report.layers(depth)`` gets
+the time of the ops it holds. (``torch.profiler`` was the other candidate; its op names sit above
+the dispatch level — ``aten::conv2d``, ``aten::batch_norm`` — and do not map one to one onto the
+Report's ops, nor tell a depthwise convolution from a dense one.)
+
+Each op's time is its median over the instrumented passes; a row's time and a category's time
+are sums of those, so the rows (plus :attr:`LayerTiming.unattributed_ms`, the ops of rows that
+hold only views) add up to the categories: the time spent *inside* ops. The whole-model latency,
+timed without instrumentation, also holds the Python and dispatcher time between ops, so both
+are shown and their ratio is :attr:`LayerTiming.coverage`: below 1 on CPU when ops take more than
+a few tens of µs; above 1 for tiny ops, where the call from the timing mode adds a few µs to each,
+and on CUDA, where each op is synchronised (its time includes its launch latency) while an
+untimed run overlaps launches with the GPU's work.
+
+Time categories (the buckets of the breakdown), from the cost registry's op categories:
+
+=================  ===========================================================================
+``conv``           convolutions (``Category.CONV``)
+``depthwise_conv`` depthwise convolutions (``Category.DEPTHWISE_CONV``)
+``elementwise``    ReLU & co, add, mul, bias add, inference batch norm (``Category.ELEMENTWISE``)
+``data_movement``  cat, copies, the channel shuffle's transpose copy (``DATA_MOVEMENT``), tensor
+                   creation (``CREATION``: writes memory, computes nothing) and views (``VIEW``:
+                   split, chunk, reshape — no bytes moved, but each call still costs time)
+``other``          everything else: matmul / linear, pooling and other reductions, layer norm,
+                   resampling, ops without a cost formula
+=================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from costlab.cost import formulas
+from costlab.cost.capture import Capture, ModuleCall
+from costlab.cost.formulas import Category
+from costlab.errors import CostlabError
+from costlab.timing.devices import fixed_threads, synchronize
+from costlab.timing.measure import (
+    DEFAULT_MIN_TIME_S,
+    Measurement,
+    Progress,
+    Workload,
+    load_workload,
+    time_workload,
+)
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from costlab.cost.report import LayerRecord, Report
+
+__all__ = [
+    "TIME_CATEGORIES",
+    "time_category",
+    "layer_category",
+    "LayerTime",
+    "CategoryTime",
+    "LayerTiming",
+    "LayerAlignmentError",
+    "measure_layers",
+    "time_layers",
+    "MIN_LAYER_RUNS",
+]
+
+TIME_CATEGORIES = ("conv", "depthwise_conv", "elementwise", "data_movement", "other")
+_BUCKETS = {
+    Category.CONV: "conv",
+    Category.DEPTHWISE_CONV: "depthwise_conv",
+    Category.ELEMENTWISE: "elementwise",
+    Category.DATA_MOVEMENT: "data_movement",
+    Category.CREATION: "data_movement",
+    Category.VIEW: "data_movement",
+}
+# a row holding several kinds of op is shown as the kind that usually dominates its cost
+_ROW_PRIORITY = ("depthwise_conv", "conv", "other", "elementwise", "data_movement")
+MIN_LAYER_RUNS = 5
+
+
+def time_category(category: str) -> str:
+    """The time bucket of a cost category (see the module docstring)."""
+    return _BUCKETS.get(category, "other")
+
+
+def layer_category(row: LayerRecord) -> str:
+    """One time bucket for a whole row: its heaviest kind of op (depthwise conv, conv, other, …)."""
+    buckets = {time_category(c) for c in row.categories}
+    return next((b for b in _ROW_PRIORITY if b in buckets), "other")
+
+
+class LayerAlignmentError(CostlabError):
+    """The timed run made different module calls than the counted run, so rows cannot be matched."""
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    """The measured time of one row of ``Report.layers(depth)``, and what it achieved."""
+
+    name: str
+    type: str
+    depth: int
+    call: int
+    category: str
+    time_ms: float
+    time_share: float
+    flops: int
+    mac_bytes: int
+
+    @property
+    def intensity(self) -> float:
+        """FLOP per byte of memory access (the roofline x-axis)."""
+        return self.flops / self.mac_bytes if self.mac_bytes else 0.0
+
+    @property
+    def achieved_flops_per_s(self) -> float:
+        return self.flops / (self.time_ms / 1e3) if self.time_ms > 0 else 0.0
+
+    @property
+    def achieved_bytes_per_s(self) -> float:
+        return self.mac_bytes / (self.time_ms / 1e3) if self.time_ms > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "depth": self.depth,
+            "category": self.category,
+            "time_ms": self.time_ms,
+            "time_share": self.time_share,
+            "flops": self.flops,
+            "mac_bytes": self.mac_bytes,
+            "intensity": self.intensity,
+            "achieved_flops_per_s": self.achieved_flops_per_s,
+            "achieved_bytes_per_s": self.achieved_bytes_per_s,
+        }
+
+
+@dataclass(frozen=True)
+class CategoryTime:
+    """The time spent in one kind of work, per forward pass."""
+
+    category: str
+    time_ms: float
+    share: float
+    ops: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "time_ms": self.time_ms, "share": self.share, "ops": self.ops}
+
+
+@dataclass(frozen=True)
+class LayerTiming:
+    """Per-layer times (aligned with ``Report.layers(depth)``), the category breakdown, and the
+    whole-model latency they are reconciled with."""
+
+    latency: Measurement
+    layers: tuple[LayerTime, ...]
+    categories: tuple[CategoryTime, ...]
+    unattributed_ms: float
+    runs: int
+    depth: int | None
+
+    @property
+    def layer_sum_ms(self) -> float:
+        """The rows' times added up: time spent inside ops."""
+        return sum(layer.time_ms for layer in self.layers)
+
+    @property
+    def model_ms(self) -> float:
+        """The whole-model median latency, timed without instrumentation."""
+        return self.latency.median_ms
+
+    @property
+    def coverage(self) -> float:
+        """layer_sum_ms / model_ms (see the module docstring for why it is not 1)."""
+        return self.layer_sum_ms / self.model_ms if self.model_ms else 0.0
+
+    def by_call(self) -> dict[int, LayerTime]:
+        """Rows keyed by ``LayerRecord.call``, for tables whose rows were sorted or cut."""
+        return {layer.call: layer for layer in self.layers}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_ms": self.model_ms,
+            "layer_sum_ms": self.layer_sum_ms,
+            "unattributed_ms": self.unattributed_ms,
+            "coverage": self.coverage,
+            "runs": self.runs,
+            "depth": self.depth,
+            "categories": [c.to_dict() for c in self.categories],
+            "layers": [layer.to_dict() for layer in self.layers],
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# The timed capture
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One instrumented forward pass: the module calls, and each op's call and seconds."""
+
+    calls: list[ModuleCall]
+    op_calls: list[int]
+    op_times_s: list[float]
+    op_buckets: list[str]
+
+
+class _TimedCapture(Capture):
+    """The cost capture's module tracking, reading the clock around every op (device synchronised).
+
+    Between ops it does as little as it can (a clock read, two appends): heavier Python work
+    there — or keeping every tensor alive, as a cost capture does — would evict the caches and
+    defeat the allocator's reuse, and slow the very ops being timed. ``categorize`` also asks the
+    cost registry for each op's category (done on the first pass only).
+    """
+
+    def __init__(self, workload: Workload, categorize: bool) -> None:
+        ids = {id(t) for t in [*workload.model.parameters(), *workload.model.buffers()]}
+        super().__init__(workload.model, ids, fast_shapes=False)
+        self.device = workload.device
+        self.categorize = categorize
+        self.op_times_s: list[float] = []
+        self.op_calls: list[int] = []
+        self.op_buckets: list[str] = []
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        synchronize(self.device)
+        start = time.perf_counter()
+        out = func(*args, **kwargs)
+        synchronize(self.device)
+        self.op_times_s.append(time.perf_counter() - start)
+        stack = self.state.stack
+        self.op_calls.append(stack[-1] if stack else 0)
+        if self.categorize:
+            self.op_buckets.append(time_category(_category(func, args, kwargs, out)))
+        return out
+
+
+def _category(func: Any, args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> str:
+    """The cost registry's category of one executed op (views are free, unknown ops "unsupported")."""
+    formula = formulas.formula_for(func)
+    if formula is not None:
+        return formula(args, kwargs, out).category
+    return Category.VIEW if formulas.is_free(func) else "unsupported"
+
+
+def _timed_pass(workload: Workload, inputs: list[torch.Tensor], categorize: bool) -> _Pass:
+    recorder = _TimedCapture(workload, categorize)
+    with torch.no_grad(), recorder.hooks(), recorder:
+        workload.model(*inputs)
+    return _Pass(recorder.state.calls, recorder.op_calls, recorder.op_times_s, recorder.op_buckets)
+
+
+def _check_aligned(report: Report, calls: list[ModuleCall], label: str) -> None:
+    counted = [(c.name, c.parent) for c in report.calls]
+    timed = [(c.name, c.parent) for c in calls]
+    if counted != timed:
+        raise LayerAlignmentError(
+            f"{label}: the timed run made {len(timed)} module calls, the counted run {len(counted)} "
+            f"(or in another order): per-layer times need the same calls in both (does the forward "
+            "depend on the input values?)"
+        )
+
+
+def _row_of_call(report: Report, row_calls: set[int]) -> list[int | None]:
+    """For each module call, the row it is rolled into: itself or its nearest ancestor with a row."""
+    rows: list[int | None] = []
+    for call in report.calls:
+        if call.index in row_calls:
+            rows.append(call.index)
+        else:
+            rows.append(rows[call.parent] if call.parent is not None else None)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# Public entry points
+# ------------------------------------------------------------------------------------------------
+
+
+def time_layers(
+    workload: Workload,
+    report: Report,
+    *,
+    depth: int | None = None,
+    batch: int | None = None,
+    threads: int | None = None,
+    min_time_s: float = DEFAULT_MIN_TIME_S,
+    progress: Progress | None = None,
+) -> LayerTiming:
+    """Time ``workload`` whole and per row of ``report.layers(depth)``.
+
+    ``report`` must count the same model at the same input (``batch`` included). The whole model
+    is timed first (:func:`~costlab.timing.measure.time_workload`, which also warms it up), then
+    instrumented passes run until at least :data:`MIN_LAYER_RUNS` are done and ``min_time_s`` is spent.
+    """
+    half = (lambda f: progress(f / 2)) if progress is not None else None
+    latency = time_workload(workload, batch=batch, threads=threads, min_time_s=min_time_s, progress=half)
+    inputs = workload.inputs(batch)
+    passes: list[_Pass] = []
+    spent = 0.0
+    with fixed_threads(threads), torch.no_grad():
+        while len(passes) < MIN_LAYER_RUNS or spent < min_time_s:
+            start = time.perf_counter()
+            run = _timed_pass(workload, inputs, categorize=not passes)
+            spent += time.perf_counter() - start
+            _check_aligned(report, run.calls, workload.label)
+            if passes and run.op_calls != passes[0].op_calls:
+                raise LayerAlignmentError(f"{workload.label}: two timed passes ran different ops")
+            passes.append(run)
+            if progress is not None:
+                progress(0.5 + 0.5 * min(1.0, spent / min_time_s, len(passes) / MIN_LAYER_RUNS))
+    return _aggregate(report, depth, latency, passes)
+
+
+def _aggregate(report: Report, depth: int | None, latency: Measurement, passes: list[_Pass]) -> LayerTiming:
+    """Each op's median time over the passes, summed per row and per time category."""
+    first = passes[0]
+    op_ms = [statistics.median(run.op_times_s[i] for run in passes) * 1e3 for i in range(len(first.op_calls))]
+    rows = report.layers(depth)
+    row_of = _row_of_call(report, {row.call for row in rows})
+    row_ms: Counter[int | None] = Counter()
+    bucket_ms: Counter[str] = Counter()
+    for call, bucket, ms in zip(first.op_calls, first.op_buckets, op_ms):
+        row_ms[row_of[call]] += ms
+        bucket_ms[bucket] += ms
+    layer_sum = sum(ms for key, ms in row_ms.items() if key is not None)
+    layers = tuple(_layer_time(row, row_ms[row.call], layer_sum) for row in rows)
+    total = sum(bucket_ms.values())
+    ops = Counter(first.op_buckets)
+    categories = tuple(
+        CategoryTime(bucket, bucket_ms[bucket], bucket_ms[bucket] / total if total else 0.0, ops[bucket])
+        for bucket in TIME_CATEGORIES
+    )
+    return LayerTiming(latency, layers, categories, row_ms[None], len(passes), depth)
+
+
+def measure_layers(
+    model: nn.Module | str,
+    input_shape: str | Sequence[int] | Sequence[Sequence[int]] | None = None,
+    *,
+    report: Report | None = None,
+    depth: int | None = None,
+    device: str = "cpu",
+    batch: int | None = None,
+    dtype: str = "float32",
+    threads: int | None = None,
+    channels_last: bool = False,
+    min_time_s: float = DEFAULT_MIN_TIME_S,
+    progress: Progress | None = None,
+) -> LayerTiming:
+    """Per-layer times of ``model`` on ``device``, aligned with ``report.layers(depth)``.
+
+    ``report`` is the model's :class:`~costlab.cost.report.Report` at the same input (and batch);
+    when omitted it is counted here. Returns a :class:`LayerTiming` whose ``layers[i]`` is the time
+    of ``report.layers(depth)[i]``.
+    """
+    import costlab
+
+    workload = load_workload(model, input_shape, device=device, dtype=dtype, channels_last=channels_last)
+    if report is None:
+        report = costlab.profile(model, workload.input_text(batch), dtype=workload.dtype_name)
+    elif tuple(map(tuple, report.input_shapes)) != workload.input_shapes(batch):
+        shown = ", ".join("x".join(map(str, s)) for s in report.input_shapes)
+        timed = ", ".join("x".join(map(str, s)) for s in workload.input_shapes(batch))
+        raise LayerAlignmentError(f"the report counts input {shown} but the timing runs {timed}: use the same input")
+    return time_layers(
+        workload, report, depth=depth, batch=batch, threads=threads, min_time_s=min_time_s, progress=progress
+    )
+
+
+def _layer_time(row: LayerRecord, time_ms: float, layer_sum_ms: float) -> LayerTime:
+    return LayerTime(
+        name=row.name,
+        type=row.type,
+        depth=row.depth,
+        call=row.call,
+        category=layer_category(row),
+        time_ms=time_ms,
+        time_share=time_ms / layer_sum_ms if layer_sum_ms else 0.0,
+        flops=row.flops,
+        mac_bytes=row.mac_bytes,
+    )
