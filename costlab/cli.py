@@ -370,4 +370,4 @@ def main() -> None:
 
 
 # Commands defined in their own modules register themselves on `app` when imported (no torch there).
-from costlab import cli_check, cli_timing  # noqa: E402,F401  (check, diff; latency, machine, roofline)
+from costlab import cli_check, cli_guidelines, cli_report, cli_timing  # noqa: E402,F401

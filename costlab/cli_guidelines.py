@@ -1,0 +1,3 @@
+"""CLI command: ``costlab guidelines``."""
+
+from __future__ import annotations

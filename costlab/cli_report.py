@@ -1,0 +1,3 @@
+"""CLI command: ``costlab report``."""
+
+from __future__ import annotations
