@@ -313,6 +313,10 @@ def lint(
     ] = None,
     zoo: Annotated[bool, typer.Option("--zoo", help="Lint every zoo model and print a model × rule table.")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    device: Annotated[
+        Optional[str],
+        typer.Option("--device", help="Also time the model on this device (cpu, cuda): G4 then reports its share of time."),
+    ] = None,
 ) -> None:
     """Check ShuffleNet V2's guidelines G1–G4, with the numbers as evidence.
 
@@ -344,7 +348,18 @@ def lint(
                 return
         else:
             assert model is not None
-            results = [run_lint(model, input, settings=settings)]
+            timing = None
+            if device is not None:
+                from costlab.cost.profile import profile as run_profile
+                from costlab.timing.layers import measure_layers
+
+                report = run_profile(model, input)
+                with _progress() as start:
+                    timing = measure_layers(model, input, report=report, device=device, progress=start(f"timing {model}"))
+                _warn(timing.latency.warnings)
+                results = [run_lint(report, settings=settings, timing=timing)]
+            else:
+                results = [run_lint(model, input, settings=settings)]
         text = {
             FindingFormat.text: render.to_text,
             FindingFormat.json: render.to_json,

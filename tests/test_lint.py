@@ -452,3 +452,18 @@ def test_cli_zoo_matrix():
     assert result.exit_code == 0
     for name in costlab.list_models():
         assert name in result.stdout
+
+
+def test_a_measurement_adds_the_share_of_time_to_g4(tmp_path, monkeypatch):
+    from costlab.timing.layers import measure_layers
+
+    monkeypatch.setenv("COSTLAB_CACHE_DIR", str(tmp_path))
+    model = Stack(lambda: Bottleneck(8, True, True), times=2)
+    report = costlab.profile(model, "1x8x16x16")
+    timing = measure_layers(model, "1x8x16x16", report=report, device="cpu", threads=1, min_time_s=0.02)
+    settings = LintSettings(select=("G4",), options={"G4": {"info_share": 0.0}})
+    (finding,) = lint(report, settings=settings, timing=timing).findings
+    shares = {c.category: c.share for c in timing.categories}
+    assert finding.evidence["time_share"] == shares["elementwise"]
+    assert "of the time on cpu" in finding.message
+    assert lint(report, settings=settings).findings[0].evidence["time_share"] is None

@@ -13,7 +13,7 @@ from costlab.config import Config, load_config
 from costlab.cost.report import Report
 from costlab.lint.config import LintSettings, settings_from_config
 from costlab.lint.finding import SEVERITIES, Finding, Location, severity_rank
-from costlab.lint.rules import RULES, Rule
+from costlab.lint.rules import RULES, Context, Rule
 
 __all__ = ["lint", "LintResult", "Finding", "Location", "RULES", "Rule", "LintSettings", "SEVERITIES"]
 
@@ -43,7 +43,8 @@ class LintResult:
             return f"{self.model}: no findings ({', '.join(self.settings.select) or 'no rules'} checked)"
         parts = [f"{rule} {n} {severity}" for (rule, severity), n in sorted(self.counts.items())]
         suppressed = f", {self.suppressed} ignored by config" if self.suppressed else ""
-        return f"{self.model}: {len(self.findings)} findings — {', '.join(parts)}{suppressed}"
+        noun = "finding" if len(self.findings) == 1 else "findings"
+        return f"{self.model}: {len(self.findings)} {noun} — {', '.join(parts)}{suppressed}"
 
 
 def lint(
@@ -52,11 +53,14 @@ def lint(
     *,
     settings: LintSettings | None = None,
     config: Config | None = None,
+    timing: Any = None,
 ) -> LintResult:
     """Run the selected rules on ``model`` (a Report, an nn.Module, or a spec string).
 
     ``settings`` wins; else they come from ``config`` (default: the costlab.toml / pyproject.toml
-    found upward from the working directory).
+    found upward from the working directory). ``timing`` (a
+    :class:`~costlab.timing.layers.LayerTiming` of the same model) adds measured time shares to
+    the evidence (G4: the share of time in element-wise ops).
     """
     if isinstance(model, Report):
         report = model
@@ -66,11 +70,14 @@ def lint(
         report = profile(model, input_shape)
     if settings is None:
         settings = settings_from_config(config if config is not None else load_config())
+    context = Context()
+    if timing is not None:
+        context = Context({c.category: c.share for c in timing.categories}, timing.latency.spec.device)
     findings: list[Finding] = []
     suppressed = 0
     for code in settings.select:
         rule = RULES[code]
-        for finding in rule.check(report, settings.thresholds(code), settings.severity(code)):
+        for finding in rule.check(report, settings.thresholds(code), settings.severity(code), context):
             if settings.ignored(finding):
                 suppressed += 1
                 continue

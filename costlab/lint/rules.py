@@ -20,7 +20,7 @@ from costlab.cost.report import Report
 from costlab.lint.finding import Finding
 from costlab.render.units import human
 
-__all__ = ["Param", "Rule", "RULES", "rule", "g1_mac_ratio", "g2_mac_ratio"]
+__all__ = ["Param", "Rule", "RULES", "Context", "rule", "g1_mac_ratio", "g2_mac_ratio"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,19 @@ class Param:
     help: str
 
 
-Check = Callable[[Report, Mapping[str, float], str], list[Finding]]
+@dataclass(frozen=True)
+class Context:
+    """What a rule may know beyond the counts: measured time by kind of work, when there is one.
+
+    ``time_shares`` maps a time category (``elementwise``, ``depthwise_conv``, …; see
+    :mod:`costlab.timing.layers`) to its share of the measured per-layer time.
+    """
+
+    time_shares: Mapping[str, float] = field(default_factory=dict)
+    device: str = ""
+
+
+Check = Callable[[Report, Mapping[str, float], str, Context], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -158,7 +170,7 @@ def _ratio_text(c1: int, c2: int) -> str:
     "1×1 convs inside a width-preserving block whose memory access exceeds the minimum for their FLOPs",
     min_mac_ratio=Param(1.2, 1.0, "flag a 1×1 conv whose MAC is at least this multiple of MAC_min (1:4 ≈ 1.25)"),
 )
-def equal_channel_width(report: Report, options: Mapping[str, float], severity: str) -> list[Finding]:
+def equal_channel_width(report: Report, options: Mapping[str, float], severity: str, context: Context) -> list[Finding]:
     """G1. A bottleneck (narrow→wide→narrow or the reverse, inside a block that keeps its width)
     pays for the mismatch on every call; a stage transition that widens the network once is
     necessary and not reported. Grouped convs are judged per group, so G2 is kept apart."""
@@ -215,7 +227,7 @@ def equal_channel_width(report: Report, options: Mapping[str, float], severity: 
     min_groups=Param(2, 2, "flag 1×1 convs with at least this many groups"),
     min_mac_ratio=Param(1.0, 1.0, "and whose MAC is at least this multiple of the dense conv's"),
 )
-def group_convolution(report: Report, options: Mapping[str, float], severity: str) -> list[Finding]:
+def group_convolution(report: Report, options: Mapping[str, float], severity: str, context: Context) -> list[Finding]:
     """G2. Depthwise convs (one channel per group) are not G2: they are G4-like, reported there."""
     findings = []
     for conv in convolutions(report):
@@ -323,7 +335,7 @@ def _kernels_by_block(report: Report) -> dict[int, tuple[int, int]]:
     max_ops=Param(24, 2, "note a block that launches more kernels than this ..."),
     small_op_fraction=Param(0.25, 0.0, "... while its MACs per kernel are below this fraction of the model's median"),
 )
-def fragmentation(report: Report, options: Mapping[str, float], severity: str) -> list[Finding]:
+def fragmentation(report: Report, options: Mapping[str, float], severity: str, context: Context) -> list[Finding]:
     findings = []
     kernels = _kernels_by_block(report)
     per_kernel = [macs / n for n, macs in kernels.values()]
@@ -388,7 +400,7 @@ def _is_batch_norm(op: OpRecord) -> bool:
     info_share=Param(0.15, 0.0, "report as info above this share"),
     count_batch_norm=Param(0, 0, "1: count inference batch norm as element-wise (0: it folds into the conv)"),
 )
-def elementwise_operations(report: Report, options: Mapping[str, float], severity: str) -> list[Finding]:
+def elementwise_operations(report: Report, options: Mapping[str, float], severity: str, context: Context) -> list[Finding]:
     """G4. Inference batch norm is left out by default: deployment folds it into the preceding
     conv, and the paper's list is ReLU, AddTensor and AddBias. Depthwise convs have the same
     low-intensity profile; their share is reported as evidence beside, never added in."""
@@ -403,6 +415,7 @@ def elementwise_operations(report: Report, options: Mapping[str, float], severit
     share = elementwise / total
     if share <= options["info_share"]:
         return []
+    time_share = context.time_shares.get("elementwise")
     level = severity if share > options["max_share"] else "info"
     biggest = sorted(counted, key=lambda op: op.cost.mac_bytes, reverse=True)[:3]
     contributors = [
@@ -429,7 +442,13 @@ def elementwise_operations(report: Report, options: Mapping[str, float], severit
             module_type=root.type if root else "",
             op=f"{len(counted)} element-wise ops",
             message=(
-                f"element-wise ops take {share:.0%} of memory access ({human(elementwise, 'B')} of "
+                (
+                    f"element-wise ops take {time_share:.0%} of the time on {context.device} (batch norm included) "
+                    "and "
+                    if time_share is not None
+                    else "element-wise ops take "
+                )
+                + f"{share:.0%} of memory access ({human(elementwise, 'B')} of "
                 f"{human(total, 'B')}, {len(counted)} ops; depthwise convs another {depthwise / total:.0%}); "
                 f"largest: {listed}"
             ),
@@ -441,6 +460,7 @@ def elementwise_operations(report: Report, options: Mapping[str, float], severit
                 "elementwise_ops": len(counted),
                 "depthwise_share": round(depthwise / total, 4),
                 "batch_norm_counted": with_bn,
+                "time_share": time_share,
                 "largest": contributors,
             },
         )
