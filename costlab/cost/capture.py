@@ -91,13 +91,13 @@ class _State:
 class Capture(TorchDispatchMode):
     """Dispatch mode + module tracker. Use through :func:`capture`."""
 
-    def __init__(self, model: nn.Module, param_ids: set[int], fast_shapes: bool) -> None:
+    def __init__(self, names: dict[int, str], param_ids: set[int], fast_shapes: bool) -> None:
         super().__init__()
-        self.model = model
-        self.names = {id(m): name for name, m in model.named_modules()}
+        self.names = names
         self.param_ids = param_ids
         self.fast_shapes = fast_shapes
         self.state = _State()
+        self.modules: list[tuple[str, nn.Module]] = []
         self._serials: dict[int, int] = {}
         self._alive: list[torch.Tensor] = []  # keep tensors alive so id() is never reused mid-capture
 
@@ -184,9 +184,10 @@ class Capture(TorchDispatchMode):
         else:
             cost = OpCost(UNSUPPORTED)
             self.state.unsupported[name] += 1
-        every = list(tensors(args))
-        ins = [t for t in every if id(t) not in self.param_ids]
-        outs = list(tensors([out]))
+        every = tensors(args)
+        param_ids = self.param_ids
+        ins = [t for t in every if id(t) not in param_ids]
+        outs = tensors((out,))
         state = self.state
         state.ops.append(
             OpRecord(
@@ -350,15 +351,26 @@ _CAT = torch.ops.aten.cat.default
 
 
 @contextlib.contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    """Put ``model`` in eval mode for the capture and give every submodule its own flag back."""
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
+def _eval_mode(modules: Sequence[nn.Module]) -> Iterator[None]:
+    """Put every module in eval mode for the capture and give each its own flag back.
+
+    Writes the flag into ``__dict__`` directly: ``nn.Module.__setattr__`` is slow and there is
+    nothing for it to do for a plain bool.
+    """
+    flags = [(m, m.training) for m in modules]
     try:
+        for module, _ in flags:
+            module.__dict__["training"] = False
         yield
     finally:
         for module, training in flags:
-            module.training = training
+            module.__dict__["training"] = training
+
+
+def _unique(items: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Tensors in order, each once (a tied weight is held by two modules)."""
+    seen: set[int] = set()
+    return [t for t in items if not (id(t) in seen or seen.add(id(t)))]  # type: ignore[func-returns-value]
 
 
 def _meta_state(model: nn.Module, dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
@@ -384,29 +396,33 @@ def capture(
     inputs: Sequence[torch.Tensor],
     *,
     dtype: torch.dtype | None = None,
+    meta_default_device: bool = False,
 ) -> Capture:
     """Run ``model(*inputs)`` once under capture and return the :class:`Capture` with its records.
 
     With meta ``inputs`` the parameters are swapped for meta stand-ins (unless they already are
     meta); with real inputs the model runs for real. ``dtype`` re-types floating parameters (meta
-    only). A forward that raises becomes :class:`CaptureFailed`, naming the module that failed.
+    only). ``meta_default_device`` also makes tensors created without a device inside ``forward``
+    meta ones (``torch.zeros(n)``); it costs a Python call per torch function, so it is the retry,
+    not the default. A forward that raises becomes :class:`CaptureFailed`, naming the failing module.
     """
+    named = list(model.named_modules())
+    own = _unique([t for _, m in named for t in (*m._parameters.values(), *m._buffers.values()) if t is not None])
     on_meta = all(t.is_meta for t in inputs)
-    params_meta = all(t.is_meta for t in [*model.parameters(), *model.buffers()])
+    params_meta = all(t.is_meta for t in own)
     if on_meta and not params_meta:
         state = _meta_state(model, dtype)
         param_ids = {id(t) for t in state.values()}
     else:
-        state = None
-        if dtype is not None and params_meta:
-            state = _meta_state(model, dtype)
-        param_ids = {id(t) for t in [*model.parameters(), *model.buffers()]}
+        state = _meta_state(model, dtype) if dtype is not None and params_meta else None
+        param_ids = {id(t) for t in own}
         if state is not None:
             param_ids |= {id(t) for t in state.values()}
-    recorder = Capture(model, param_ids, fast_shapes=on_meta)
-    device = torch.device("meta") if on_meta else contextlib.nullcontext()
+    recorder = Capture({id(m): name for name, m in named}, param_ids, fast_shapes=on_meta)
+    recorder.modules = named
+    device = torch.device("meta") if on_meta and meta_default_device else contextlib.nullcontext()
     try:
-        with _eval_mode(model), torch.no_grad(), recorder.hooks(), device, recorder:
+        with _eval_mode([m for _, m in named]), torch.no_grad(), recorder.hooks(), device, recorder:
             if state is not None:
                 torch.func.functional_call(model, state, tuple(inputs))
             else:

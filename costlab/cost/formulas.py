@@ -17,7 +17,7 @@ Conventions (see the README's "What the numbers mean"):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,18 +108,29 @@ def _ops(*names: str) -> list[Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def tensors(values: Iterable[Any]) -> Iterator[torch.Tensor]:
+def tensors(values: Iterable[Any]) -> list[torch.Tensor]:
     """Every tensor in ``values``, looking inside lists, tuples and dicts (``cat`` takes a list).
 
-    Hand-rolled rather than ``torch.utils._pytree``: this runs for every op of every capture.
+    Hand-rolled rather than ``torch.utils._pytree``, and a list rather than a generator: this
+    runs several times for every op of every capture.
     """
+    found: list[torch.Tensor] = []
+    _collect(values, found)
+    return found
+
+
+_Tensor = torch.Tensor
+
+
+def _collect(values: Iterable[Any], found: list[torch.Tensor]) -> None:
     for value in values:
-        if isinstance(value, torch.Tensor):
-            yield value
-        elif isinstance(value, (list, tuple)):
-            yield from tensors(value)
-        elif isinstance(value, dict):
-            yield from tensors(value.values())
+        kind = type(value)
+        if kind is _Tensor or kind is torch.nn.Parameter or isinstance(value, _Tensor):
+            found.append(value)
+        elif kind is list or kind is tuple:
+            _collect(value, found)
+        elif kind is dict:
+            _collect(value.values(), found)
 
 
 def nbytes(t: torch.Tensor) -> int:
@@ -132,7 +143,7 @@ def bytes_of(values: Iterable[Any]) -> int:
 
 def _first(out: Any) -> torch.Tensor:
     """The first tensor output of an op (its "result"; later ones are saved statistics or indices)."""
-    return out if isinstance(out, torch.Tensor) else next(tensors([out]))
+    return out if isinstance(out, torch.Tensor) else tensors([out])[0]
 
 
 def _io(category: str, args: Sequence[Any], out: Any, macs: int = 0, flops: int = 0) -> OpCost:

@@ -45,12 +45,15 @@ def profile(
     built: nn.Module | None = None
     meta_error: BaseException | None = None
     if not real:
-        try:
-            built = _build(source, meta=True)
-            recorder = capture(built, make_inputs(specs, float_dtype, meta=True), dtype=float_dtype)
-        except CaptureFailed as failed:  # on meta: retry with real values
-            meta_error = failed.error
-            recorder = None
+        built = _build(source, meta=True)
+        meta_inputs = make_inputs(specs, float_dtype, meta=True)
+        # first without a default device (fast); then with tensors created in forward on meta too
+        for default_device in (False, True):
+            try:
+                recorder = capture(built, meta_inputs, dtype=float_dtype, meta_default_device=default_device)
+                break
+            except CaptureFailed as failed:
+                meta_error = failed.error
     if recorder is None:
         built = _build(source, meta=False)
         if any(t.is_meta for t in built.parameters()):
@@ -119,13 +122,18 @@ def _report(
     float_dtype: torch.dtype | None,
     notes: list[str],
 ) -> Report:
-    params = list(model.parameters())  # unique: a shared parameter is listed once
+    named = recorder.modules or list(model.named_modules())
+    seen: set[int] = set()
+    params = []  # unique: a shared parameter is listed once, as model.parameters() does
+    for _, module in named:
+        for p in module._parameters.values():
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                params.append(p)
     element = (lambda p: torch.empty((), dtype=float_dtype).element_size() if p.is_floating_point() else p.element_size()) if float_dtype else (lambda p: p.element_size())
     called = {call.name for call in recorder.state.calls}
     uncalled = [
-        name
-        for name, module in model.named_modules()
-        if name and name not in called and any(True for _ in module.parameters(recurse=False))
+        name for name, module in named if name and name not in called and any(p is not None for p in module._parameters.values())
     ]
     dtype_name = str(float_dtype or next((p.dtype for p in params if p.is_floating_point()), torch.float32))
     return Report(
