@@ -231,7 +231,8 @@ class _TimedCapture(Capture):
 
     def __init__(self, workload: Workload, categorize: bool) -> None:
         ids = {id(t) for t in [*workload.model.parameters(), *workload.model.buffers()]}
-        super().__init__(workload.model, ids, fast_shapes=False)
+        names = {id(m): name for name, m in workload.model.named_modules()}
+        super().__init__(names, ids, fast_shapes=False)
         self.device = workload.device
         self.categorize = categorize
         self.op_times_s: list[float] = []
