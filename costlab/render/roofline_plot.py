@@ -222,7 +222,7 @@ def _decorate(
     note += f"height: {how}"
     if chart.hidden_layers:
         note += f"; {chart.hidden_layers} layers without FLOPs ({chart.hidden_share:.1%} of the time) not shown"
-    axes.text(0.0, -0.12, note, transform=axes.transAxes, fontsize=8, color="0.3", va="top")
+    figure.supxlabel(note, x=0.01, ha="left", fontsize=8, color="0.3")
     legend = figure.legend(loc="outside right upper", fontsize=9, frameon=False)
     for handle in legend.legend_handles:  # one marker size in the legend, whatever the dots' sizes
         if hasattr(handle, "set_sizes"):
