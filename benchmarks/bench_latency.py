@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import statistics
@@ -37,32 +36,12 @@ QUICK_MODELS = ["mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0", "res
 # ------------------------------------------------------------------------------------------------
 
 
-def ranks(values: list[float]) -> list[float]:
-    """1-based ranks, ties sharing the mean of their positions."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    result = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        for k in range(start, end + 1):
-            result[order[k]] = (start + end) / 2 + 1
-        start = end + 1
-    return result
-
-
-def pearson(x: list[float], y: list[float]) -> float:
-    mx, my = statistics.fmean(x), statistics.fmean(y)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
-    sxx = sum((a - mx) ** 2 for a in x)
-    syy = sum((b - my) ** 2 for b in y)
-    return sxy / math.sqrt(sxx * syy) if sxx and syy else float("nan")
-
-
 def spearman(x: list[float], y: list[float]) -> float:
-    """Spearman's rank correlation: the Pearson correlation of the ranks."""
-    return pearson(ranks(x), ranks(y))
+    """Spearman's rank correlation (costlab's own, the one `costlab report` prints)."""
+    from costlab.report import spearman as rank_correlation
+
+    value = rank_correlation(x, y)
+    return float("nan") if value is None else value
 
 
 def loadavg() -> str:

@@ -31,3 +31,26 @@ def profile_snippet(fn: Callable[..., torch.Tensor], *shapes: tuple[int, ...], *
 @pytest.fixture
 def snippet() -> Callable[..., Report]:
     return profile_snippet
+
+
+def store_fake_peaks() -> None:
+    """Made-up CPU peaks (100 GFLOP/s, 10 GB/s) for 1 thread at float32 in the machine cache
+    (point ``COSTLAB_CACHE_DIR`` at a tmp folder first), so no test measures the machine."""
+    from costlab.timing.devices import device_name
+    from costlab.timing.machine import MachinePeaks, store
+
+    store(
+        MachinePeaks(
+            device="cpu",
+            device_name=device_name(torch.device("cpu")),
+            dtype="float32",
+            threads=1,
+            peak_flops=100e9,
+            bandwidth_bytes_per_s=10e9,
+            copy_bytes_per_s=10e9,
+            triad_bytes_per_s=8e9,
+            gemm_size=1024,
+            measured_at="2026-01-01T00:00:00+00:00",
+            torch_version=torch.__version__,
+        )
+    )

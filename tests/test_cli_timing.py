@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from costlab.cli import app
 from costlab.timing.devices import device_name
-from costlab.timing.machine import MachinePeaks, store
+from costlab.timing.machine import MachinePeaks
+from tests.conftest import store_fake_peaks
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = str(Path(__file__).resolve().parent / "models" / "tiny_net.py")
@@ -60,21 +61,7 @@ def one_line_error(result, *needles: str) -> None:
 def cache(monkeypatch, tmp_path) -> Path:
     """A machine cache with made-up CPU peaks (100 GFLOP/s, 10 GB/s) for 1 thread at float32."""
     monkeypatch.setenv("COSTLAB_CACHE_DIR", str(tmp_path / "cache"))
-    store(
-        MachinePeaks(
-            device="cpu",
-            device_name=device_name(torch.device("cpu")),
-            dtype="float32",
-            threads=1,
-            peak_flops=100e9,
-            bandwidth_bytes_per_s=10e9,
-            copy_bytes_per_s=10e9,
-            triad_bytes_per_s=8e9,
-            gemm_size=1024,
-            measured_at="2026-01-01T00:00:00+00:00",
-            torch_version=torch.__version__,
-        )
-    )
+    store_fake_peaks()
     return tmp_path / "cache"
 
 

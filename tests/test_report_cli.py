@@ -13,16 +13,14 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from costlab.cli import app
 from costlab.cli_report import MARKER, publish
 from costlab.errors import CostlabError
 from costlab.report import Contrast, expand_models, find_contrast, ranks, spearman
-from costlab.timing.devices import device_name
-from costlab.timing.machine import MachinePeaks, store
 from costlab.zoo import list_models
+from tests.conftest import store_fake_peaks
 
 TINY = str(Path(__file__).resolve().parent / "models" / "tiny_net.py")
 FAST = ["--min-time", "0.02", "--threads", "1"]
@@ -58,25 +56,6 @@ class DepthwiseBlock(nn.Module):
 """
 
 
-def _fake_peaks() -> None:
-    """Made-up CPU peaks (100 GFLOP/s, 10 GB/s) for 1 thread at float32, so no test measures the machine."""
-    store(
-        MachinePeaks(
-            device="cpu",
-            device_name=device_name(torch.device("cpu")),
-            dtype="float32",
-            threads=1,
-            peak_flops=100e9,
-            bandwidth_bytes_per_s=10e9,
-            copy_bytes_per_s=10e9,
-            triad_bytes_per_s=8e9,
-            gemm_size=1024,
-            measured_at="2026-01-01T00:00:00+00:00",
-            torch_version=torch.__version__,
-        )
-    )
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     """A folder with the second model file and a machine cache of made-up peaks (COSTLAB_CACHE_DIR)."""
@@ -84,7 +63,7 @@ def workdir(tmp_path_factory) -> Path:
     (root / "dw_net.py").write_text(DW_NET)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COSTLAB_CACHE_DIR", str(root / "cache"))
-        _fake_peaks()
+        store_fake_peaks()
         yield root
 
 
