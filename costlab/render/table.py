@@ -25,9 +25,14 @@ def _dash(value: int, text: str) -> str:
 
 
 def report_table(
-    report: Report, rows: Sequence[LayerRecord], shown_of: int | None = None, timing: LayerTiming | None = None
+    report: Report,
+    rows: Sequence[LayerRecord],
+    shown_of: int | None = None,
+    timing: LayerTiming | None = None,
+    dropped: frozenset[str] = frozenset(),
 ) -> Table:
-    """The per-layer table; with ``timing`` (``profile --device``) it gains measured columns."""
+    """The per-layer table; with ``timing`` (``profile --device``) it gains measured columns.
+    ``dropped`` names columns to leave out (Output, then Type, on a terminal too narrow for them)."""
     from costlab.render.timing import duration
 
     totals = report.totals
@@ -58,8 +63,17 @@ def report_table(
             ("B/s", "right", ""),
         ]
     measured = timing.by_call() if timing is not None else {}
-    for header, justify, footer in columns:
-        table.add_column(header, justify=justify, footer=footer, no_wrap=True)  # type: ignore[arg-type]
+    keep = [i for i, (header, _, _) in enumerate(columns) if header not in dropped]
+    for header, justify, footer in (columns[i] for i in keep):
+        # numbers and their headers never shrink
+        table.add_column(
+            header,
+            justify=justify,  # type: ignore[arg-type]
+            footer=footer,
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=len(header) if justify == "right" else None,
+        )
     for row in rows:
         extra = []
         if timing is not None:
@@ -74,7 +88,7 @@ def report_table(
                 if layer is not None
                 else ["–"] * 4
             )
-        table.add_row(
+        cells = [
             display_name(row),
             row.type,
             shape(row.output_shape),
@@ -85,7 +99,8 @@ def report_table(
             f"{row.intensity:.1f}",
             _dash(row.elementwise_ops, str(row.elementwise_ops)),
             *extra,
-        )
+        ]
+        table.add_row(*(cells[i] for i in keep))
     return table
 
 
@@ -107,6 +122,13 @@ def category_table(report: Report) -> Table:
     return table
 
 
+def _natural_width(table: Table) -> int:
+    """The width the table takes when nothing is truncated."""
+    import io
+
+    return Console(width=10_000, file=io.StringIO()).measure(table).maximum
+
+
 def print_report(
     console: Console,
     report: Report,
@@ -123,7 +145,12 @@ def print_report(
         ("  intensity ", "dim"), f"{totals.intensity:.1f} FLOP/B",
         ("  element-wise ", "dim"), f"{totals.elementwise_ops} ops on {human(totals.elementwise_elems)} elements",
     )
-    parts = [report_table(report, rows, shown_of, timing), summary]
+    table = report_table(report, rows, shown_of, timing)
+    for dropped in (frozenset({"Output"}), frozenset({"Output", "Type"})):
+        if _natural_width(table) <= console.width:
+            break
+        table = report_table(report, rows, shown_of, timing, dropped)
+    parts = [table, summary]
     if timing is not None:
         from costlab.render.timing import category_time_table, duration
 
