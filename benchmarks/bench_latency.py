@@ -22,11 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
-import time
 from typing import Any
+
+from _machine import OtherLoad, loadavg, verdict  # benchmarks/_machine.py, beside this script
 
 QUICK_MODELS = ["mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0", "resnet18", "squeezenet1_1", "alexnet"]
 
@@ -42,46 +42,6 @@ def spearman(x: list[float], y: list[float]) -> float:
 
     value = rank_correlation(x, y)
     return float("nan") if value is None else value
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-class OtherLoad:
-    """The share of the machine's CPU time that other processes used while a section ran (Linux
-    ``/proc/stat``; None elsewhere): how far to trust the timings next to it."""
-
-    def __init__(self) -> None:
-        self.start = self._snapshot()
-
-    @staticmethod
-    def _snapshot() -> tuple[float, float, float] | None:
-        try:
-            with open("/proc/stat") as fh:
-                fields = [int(v) for v in fh.readline().split()[1:]]
-        except (OSError, ValueError):
-            return None
-        tick = os.sysconf("SC_CLK_TCK")
-        busy = (sum(fields[:8]) - fields[3] - fields[4]) / tick  # all but idle and iowait
-        own = sum(getattr(resource.getrusage(resource.RUSAGE_SELF), f) for f in ("ru_utime", "ru_stime"))
-        return time.perf_counter(), busy, own
-
-    def line(self) -> str:
-        end = self._snapshot()
-        if self.start is None or end is None:
-            return ""
-        wall = end[0] - self.start[0]
-        share = max(0.0, (end[1] - self.start[1]) - (end[2] - self.start[2])) / (wall * (os.cpu_count() or 1))
-        warn = "  (a busy machine: expect noisy timings)" if share > 0.15 else ""
-        return f"  other processes used {share:.0%} of the machine's CPU during this section{warn}"
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def costlab_median_ms(workload: Any, threads: int, min_time_s: float) -> float:

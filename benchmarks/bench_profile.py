@@ -34,6 +34,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from _machine import OtherLoad, loadavg, verdict  # benchmarks/_machine.py, beside this script
+
 QUICK_MODELS = ["mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0", "resnet18", "squeezenet1_1"]
 # Batch 32 on CPU costs ~32x a batch-1 forward: by default section 2 takes one model per family and
 # leaves out the heaviest (resnet50, vgg16, xception: seconds per batch-32 forward on 2 cores, and
@@ -64,10 +66,6 @@ def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
 def timed(fn: Callable[[], Any]) -> float:
     start = time.perf_counter()
     fn()
@@ -92,50 +90,6 @@ def round_robin(fns: dict[str, Callable[[], Any]], warmup: int, repeats: int) ->
 
 def shape_str(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-class OtherLoad:
-    """CPU time the rest of the machine used while a section ran (Linux ``/proc/stat``; else None).
-
-    Busy time of all CPUs (steal included) minus this process's and its children's CPU time, as a
-    share of the wall time x CPUs. A shared machine makes the multi-threaded forward stall, so the
-    figure says how far to trust the timings next to it.
-    """
-
-    def __init__(self) -> None:
-        self.start = self._snapshot()
-
-    @staticmethod
-    def _snapshot() -> tuple[float, float, float] | None:
-        try:
-            with open("/proc/stat") as fh:
-                fields = [int(v) for v in fh.readline().split()[1:]]
-        except (OSError, ValueError):
-            return None
-        tick = os.sysconf("SC_CLK_TCK")
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        busy = (sum(fields[:8]) - idle) / tick  # user nice system idle iowait irq softirq steal
-        own = sum(
-            getattr(resource.getrusage(who), f)
-            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-            for f in ("ru_utime", "ru_stime")
-        )
-        return time.perf_counter(), busy, own
-
-    def share(self) -> float | None:
-        end = self._snapshot()
-        if self.start is None or end is None:
-            return None
-        wall = end[0] - self.start[0]
-        others = (end[1] - self.start[1]) - (end[2] - self.start[2])
-        return max(0.0, others) / (wall * (os.cpu_count() or 1)) if wall > 0 else None
 
 
 def load_line(share: float | None) -> str:

@@ -32,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: half the start-up of rich panels, and `--help | less` friendly
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -160,7 +161,7 @@ def _main(
 
 @app.command()
 def profile(
-    model: Annotated[str, typer.Argument(help="Zoo name, file.py[:NAME], or torchvision:NAME / timm:NAME.")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Zoo name, file.py[:NAME], or torchvision:NAME / timm:NAME.")],
     input: Annotated[
         Optional[str],
         typer.Option("--input", "-i", help="Input shape, e.g. 1x3x224x224; several comma-separated; 1x128:int64."),

@@ -41,7 +41,7 @@ class MachineFormat(str, Enum):
     json = "json"
 
 
-ModelArg = Annotated[str, typer.Argument(help="Zoo name, file.py[:NAME], or torchvision:NAME / timm:NAME.")]
+ModelArg = Annotated[str, typer.Argument(metavar="MODEL", help="Zoo name, file.py[:NAME], or torchvision:NAME / timm:NAME.")]
 InputOpt = Annotated[
     Optional[str], typer.Option("--input", "-i", help="Input shape, e.g. 1x3x224x224 (default: the model's own).")
 ]
