@@ -7,7 +7,9 @@ cheap: torch is imported on first use of the API, so ``costlab --help`` stays fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from costlab._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -43,12 +45,4 @@ _LAZY = {
     "register_model": "costlab.zoo",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'costlab' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

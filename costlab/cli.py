@@ -223,8 +223,9 @@ def profile(
                     threads=threads, min_time_s=min_time, progress=start(f"timing {report.model} per layer on {device}"),
                 )
             _warn(timing.latency.warnings)
-        rows = select_rows(report, depth, sort.value, top)
-        text = _render(report, rows, chosen, depth, output is None, len(report.layers(depth)), timing)
+        every_row = report.layers(depth)
+        rows = select_rows(every_row, sort.value, top)
+        text = _render(report, rows, chosen, depth, output is None, len(every_row), timing)
         if text is not None:
             if output is not None:
                 _write_output(output, text, [Path(report.source_file)] if report.source_file else [])

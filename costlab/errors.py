@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def first_line(err: BaseException | None) -> str:
+    """The first non-blank line of an exception's message (torch's run to many lines), else its type."""
+    if err is None:
+        return "unknown error"
+    lines = [line for line in str(err).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
 class CostlabError(Exception):
     """A problem with what the user asked for; the CLI prints the message alone and exits with ``exit_code``."""
 

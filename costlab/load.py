@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from costlab.errors import InputSpecError, ModelSpecError
+from costlab.errors import InputSpecError, ModelSpecError, first_line
 
 __all__ = [
     "InputSpec",
@@ -201,8 +201,9 @@ def _library(prefix: str, name: str) -> ModelSource:
     try:
         library = importlib.import_module(prefix)
     except Exception as err:  # noqa: BLE001 - any import failure means "not usable here"
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelSpecError(f"{prefix} does not import here ({first}); install it to use {prefix}:{name}") from None
+        raise ModelSpecError(
+            f"{prefix} does not import here ({first_line(err)}); install it to use {prefix}:{name}"
+        ) from None
 
     if prefix == "torchvision":
         available = library.models.list_models()
@@ -268,8 +269,7 @@ def _import_file(path: Path) -> ModuleType:
 
 
 def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__
+    return f"{type(err).__name__}: {first_line(err)}" if str(err).strip() else type(err).__name__
 
 
 def _from_file(path: Path, name: str | None) -> ModelSource:

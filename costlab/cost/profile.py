@@ -9,7 +9,7 @@ from torch import nn
 
 from costlab.cost.capture import Capture, CaptureFailed, capture
 from costlab.cost.report import Report
-from costlab.errors import CostlabError, ForwardError, InputSpecError
+from costlab.errors import CostlabError, ForwardError, InputSpecError, first_line
 from costlab.load import InputSpec, ModelSource, as_source, input_specs_for, make_inputs
 
 __all__ = ["profile", "DTYPES"]
@@ -57,9 +57,9 @@ def profile(
     if recorder is None:
         built = _build(source, meta=False)
         if any(t.is_meta for t in built.parameters()):
-            raise ForwardError(f"{source.label}: {_first_line(meta_error)}") from None
+            raise ForwardError(f"{source.label}: {first_line(meta_error)}") from None
         if meta_error is not None:
-            notes.append(f"needed real values on the meta device ({_first_line(meta_error)}); profiled with real tensors on CPU")
+            notes.append(f"needed real values on the meta device ({first_line(meta_error)}); profiled with real tensors on CPU")
         captured_on = "cpu"
         if float_dtype is not None:
             notes.append("--dtype is applied on the meta device only; the real run used the model's own dtype")
@@ -85,7 +85,7 @@ def _build(source: ModelSource, meta: bool) -> nn.Module:
     except Exception as err:  # noqa: BLE001 - building user code may raise anything
         if meta:
             return _build(source, meta=False)  # the constructor needs real tensors: build for real
-        raise ForwardError(f"building {source.label} failed: {_first_line(err)}") from None
+        raise ForwardError(f"building {source.label} failed: {first_line(err)}") from None
     if not isinstance(model, nn.Module):
         raise ForwardError(f"{source.label} did not give an nn.Module (got {type(model).__name__})")
     return model
@@ -100,17 +100,10 @@ def _run_real(model: nn.Module, inputs: list[torch.Tensor], source: ModelSource)
             layer_shapes = ", ".join("x".join(map(str, s)) for s in where.input_shapes)
             raise ForwardError(
                 f"{source.label}: forward failed in {where.name} ({where.type}, input {layer_shapes}): "
-                f"{_first_line(failed.error)}"
+                f"{first_line(failed.error)}"
             ) from None
         shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
-        raise ForwardError(f"{source.label}: forward failed for input {shapes}: {_first_line(failed.error)}") from None
-
-
-def _first_line(err: BaseException | None) -> str:
-    if err is None:
-        return "unknown error"
-    lines = [line for line in str(err).strip().splitlines() if line.strip()]
-    return lines[0] if lines else type(err).__name__
+        raise ForwardError(f"{source.label}: forward failed for input {shapes}: {first_line(failed.error)}") from None
 
 
 def _report(

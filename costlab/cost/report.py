@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from costlab.cost.capture import ModuleCall, OpRecord
@@ -198,8 +199,9 @@ class Report:
 
     # -- totals -------------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def totals(self) -> Totals:
+        """Whole-model sums over the ops (computed once: a Report does not change after capture)."""
         acc = _Acc()
         for op in self.ops:
             acc.add(op)

@@ -36,9 +36,9 @@ def display_name(row: LayerRecord) -> str:
     return row.name or "(model)"
 
 
-def select_rows(report: Report, depth: int | None, sort: str = "order", top: int | None = None) -> list[LayerRecord]:
-    """The layer rows to show: rolled up to ``depth``, sorted by a field (descending), cut to ``top``."""
-    rows = report.layers(depth)
+def select_rows(rows: Sequence[LayerRecord], sort: str = "order", top: int | None = None) -> list[LayerRecord]:
+    """The layer rows to show: sorted by a field (descending; "order" keeps execution order), cut to ``top``."""
+    rows = list(rows)
     if sort != "order":
         rows = sorted(rows, key=lambda row: getattr(row, sort), reverse=True)
     return rows[:top] if top is not None else rows

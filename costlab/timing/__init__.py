@@ -10,7 +10,9 @@ Attributes load on first use, so importing ``costlab.timing`` does not import to
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from costlab._lazy import lazy_attributes
 
 __all__ = [
     "TimingSpec",
@@ -44,12 +46,4 @@ _LAZY = {
     "DeviceError": "costlab.timing.devices",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'costlab.timing' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from costlab.errors import CostlabError
+from costlab.errors import CostlabError, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -72,9 +72,8 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     try:
         _probe(device, dtype)
     except RuntimeError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DeviceError(
-            f"{key} does not run on {device} with this torch build ({first}); try --dtype float32"
+            f"{key} does not run on {device} with this torch build ({first_line(err)}); try --dtype float32"
         ) from None
     return dtype
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from costlab.errors import CostlabError, ForwardError, InputSpecError
+from costlab.errors import CostlabError, ForwardError, InputSpecError, first_line
 from costlab.timing.devices import device_name, fixed_threads, resolve_device, resolve_dtype, synchronize
 
 if TYPE_CHECKING:
@@ -303,14 +303,14 @@ def load_workload(
         raise
     except Exception as err:  # noqa: BLE001 - building user code may raise anything
         raise ForwardError(
-            f"building {model if isinstance(model, str) else type(model).__name__} failed: {_first_line(err)}"
+            f"building {model if isinstance(model, str) else type(model).__name__} failed: {first_line(err)}"
         ) from None
     try:
         module = built.model.eval().to(device=target, dtype=float_dtype)
         if channels_last:
             module = module.to(memory_format=torch.channels_last)
     except RuntimeError as err:
-        raise ForwardError(f"{built.label}: cannot move the model to {target} at {dtype}: {_first_line(err)}") from None
+        raise ForwardError(f"{built.label}: cannot move the model to {target} at {dtype}: {first_line(err)}") from None
     return Workload(built.label, module, built.input_specs, target, float_dtype, channels_last)
 
 
@@ -409,7 +409,7 @@ def time_workload(
             warmup_runs, per_call_s = _warm_up(forward, workload.device, min_time_s)
         except Exception as err:  # noqa: BLE001 - the model's own code may raise anything
             raise ForwardError(
-                f"{workload.label}: forward failed on {workload.device} at {workload.dtype_name}: {_first_line(err)}"
+                f"{workload.label}: forward failed on {workload.device} at {workload.dtype_name}: {first_line(err)}"
             ) from None
         number = block_size(per_call_s, _clock_overhead(workload.device), min_time_s)
         raw = _blocks(forward, workload.device, number, min_time_s, progress)
@@ -436,8 +436,3 @@ def measure_latency(
     """
     workload = load_workload(model, input_shape, device=device, dtype=dtype, channels_last=channels_last)
     return time_workload(workload, batch=batch, threads=threads, min_time_s=min_time_s, progress=progress)
-
-
-def _first_line(err: BaseException) -> str:
-    lines = [line for line in str(err).strip().splitlines() if line.strip()]
-    return lines[0] if lines else type(err).__name__
