@@ -14,6 +14,7 @@ input takes a dtype suffix (``1x128:int64``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -245,11 +246,24 @@ def _on_path(directory: Path) -> Iterator[None]:
             sys.path.remove(entry)
 
 
+_IMPORTED: dict[tuple[str, str], ModuleType] = {}
+"""Model files already imported in this process, by (path, digest of their source)."""
+
+
 def _import_file(path: Path) -> ModuleType:
+    """Import a model file once per process and content: ``profile --device`` and ``lint --device``
+    resolve the same spec twice (count, then time), and a file's top-level code should run once."""
     if not path.exists():
         raise ModelSpecError(f"no such file: {path}")
     if not path.is_file():
         raise ModelSpecError(f"not a file: {path}")
+    key = (str(path.resolve()), hashlib.sha256(path.read_bytes()).hexdigest())
+    if key not in _IMPORTED:
+        _IMPORTED[key] = _execute_file(path)
+    return _IMPORTED[key]
+
+
+def _execute_file(path: Path) -> ModuleType:
     module_name = f"_costlab_user_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:

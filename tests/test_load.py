@@ -471,3 +471,21 @@ def test_plain_model_is_captured_on_meta(tmp_path: Path) -> None:
     assert report.notes == []
     # MACs = 8·16·16·27 = 55,296
     assert report.totals.macs == 55_296
+
+
+def test_a_model_file_runs_its_top_level_code_once_per_content(tmp_path: Path) -> None:
+    # profile --device resolves the spec twice (count, then time); the file's own code must run once
+    log = tmp_path / "imports.log"
+    source = f"""
+        from torch import nn
+        with open({str(log)!r}, "a") as f:
+            f.write("imported\\n")
+        model = nn.Linear(4, 2)
+        """
+    path = write(tmp_path, "counted.py", source)
+    resolve(str(path))
+    resolve(str(path))
+    assert log.read_text().splitlines() == ["imported"]
+    path.write_text(textwrap.dedent(source) + "\n# edited\n")  # new content: imported again
+    resolve(str(path))
+    assert log.read_text().splitlines() == ["imported", "imported"]
