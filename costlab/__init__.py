@@ -1,8 +1,10 @@
 """costlab: what a PyTorch network really costs on hardware, and why.
 
 ``costlab.profile(model_or_spec, input_shape=...)`` returns a :class:`Report` of parameters,
-MACs, FLOPs, memory access (bytes) and element-wise work per layer. Importing ``costlab`` is
-cheap: torch is imported on first use of the API, so ``costlab --help`` stays fast.
+MACs, FLOPs, bytes accessed and element-wise work per layer; ``costlab.lint`` checks ShuffleNet V2's
+guidelines on it; ``costlab.measure_latency`` times the real model. Importing ``costlab`` is cheap:
+torch is imported on first use of the API, so ``costlab --help`` stays fast. ARCHITECTURE.md maps
+the package.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ __all__ = [
     "Report",
     "LayerRecord",
     "Totals",
+    "Costs",
     "list_models",
     "create_model",
     "register_model",
@@ -27,19 +30,21 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from costlab.cost.costs import Costs
     from costlab.cost.profile import profile
-    from costlab.lint import lint
-    from costlab.timing.measure import measure_latency
     from costlab.cost.report import LayerRecord, Report, Totals
+    from costlab.rules.engine import lint
+    from costlab.timing.measure import measure_latency
     from costlab.zoo import create_model, list_models, register_model
 
 _LAZY = {
     "profile": "costlab.cost.profile",
-    "lint": "costlab.lint",
+    "lint": "costlab.rules.engine",
     "measure_latency": "costlab.timing.measure",
     "Report": "costlab.cost.report",
     "LayerRecord": "costlab.cost.report",
     "Totals": "costlab.cost.report",
+    "Costs": "costlab.cost.costs",
     "list_models": "costlab.zoo",
     "create_model": "costlab.zoo",
     "register_model": "costlab.zoo",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +11,10 @@ from torch import nn
 
 import costlab
 from costlab.cost.report import Report
+
+REPO = Path(__file__).resolve().parent.parent
+TINY_NET = Path(__file__).resolve().parent / "models" / "tiny_net.py"
+"""A two-conv network whose every number is worked out by hand in its docstring."""
 
 
 class Snippet(nn.Module):
@@ -31,6 +36,13 @@ def profile_snippet(fn: Callable[..., torch.Tensor], *shapes: tuple[int, ...], *
 @pytest.fixture
 def snippet() -> Callable[..., Report]:
     return profile_snippet
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run in an empty folder, so that config paths print as ``costlab.toml``."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def store_fake_peaks() -> None:

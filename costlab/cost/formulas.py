@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from costlab.cost.categories import Category
+
 aten = torch.ops.aten
 
 __all__ = [
@@ -32,24 +34,11 @@ __all__ = [
     "FORMULAS",
     "FREE_OPS",
     "register",
+    "free",
     "formula_for",
     "is_free",
+    "cost_of",
 ]
-
-
-class Category:
-    """What kind of work an op is; the lint rules and time breakdowns group by it."""
-
-    CONV = "conv"
-    DEPTHWISE_CONV = "depthwise_conv"
-    MATMUL = "matmul"
-    ELEMENTWISE = "elementwise"
-    NORMALIZATION = "normalization"
-    REDUCTION = "reduction"
-    RESAMPLE = "resample"
-    DATA_MOVEMENT = "data_movement"
-    CREATION = "creation"
-    VIEW = "view"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +52,7 @@ class OpCost:
     bytes_written: int = 0
 
     @property
-    def mac_bytes(self) -> int:
+    def bytes_accessed(self) -> int:
         """Memory access cost in bytes (ShuffleNet V2's MAC): everything read plus everything written."""
         return self.bytes_read + self.bytes_written
 
@@ -78,14 +67,41 @@ FREE_OPS: set[Any] = set()
 
 
 def register(*ops: Any) -> Callable[[Formula], Formula]:
-    """Register one formula for several aten ops (overload packets); missing ops are skipped."""
+    """Register one formula for several aten ops (overload packets); missing ops are skipped.
+
+    An op registered twice is a bug (the second formula would silently win), so it raises.
+    """
 
     def decorate(formula: Formula) -> Formula:
         for op in ops:
+            if op in FORMULAS or op in FREE_OPS:
+                raise ValueError(f"aten.{op.__name__} already has a cost formula")
             FORMULAS[op] = formula
         return formula
 
     return decorate
+
+
+def free(*ops: Any) -> None:
+    """Declare ops that only reinterpret metadata (views, aliases): deliberately zero, never "unsupported"."""
+    for op in ops:
+        if op in FORMULAS or op in FREE_OPS:
+            raise ValueError(f"aten.{op.__name__} already has a cost formula")
+        FREE_OPS.add(op)
+
+
+_FREE = OpCost(Category.VIEW)
+_UNSUPPORTED = OpCost(Category.UNSUPPORTED)
+
+
+def cost_of(func: Any, args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> OpCost:
+    """What one executed op cost: its formula's answer; views cost nothing; an op without a formula
+    is ``Category.UNSUPPORTED`` (zero, and the capture lists it: never silently counted as free)."""
+    packet = func.overloadpacket
+    formula = FORMULAS.get(packet)
+    if formula is not None:
+        return formula(args, kwargs, out)
+    return _FREE if packet in FREE_OPS else _UNSUPPORTED
 
 
 def formula_for(func: Any) -> Formula | None:
@@ -465,8 +481,8 @@ def allocate(args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> OpCost:
     return OpCost(Category.CREATION)
 
 
-FREE_OPS.update(
-    _ops(
+free(
+    *_ops(
         "view", "_unsafe_view", "_reshape_alias", "reshape", "as_strided", "transpose", "t", "permute",
         "expand", "squeeze", "unsqueeze", "slice", "select", "split", "split_with_sizes", "unbind", "chunk",
         "alias", "detach", "lift_fresh", "narrow", "diagonal", "unfold", "view_as_real", "view_as_complex",

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from costlab import dtypes
 from costlab.cost.capture import Capture, CaptureFailed, capture
 from costlab.cost.report import Report
-from costlab.errors import CostlabError, ForwardError, InputSpecError, first_line
+from costlab.errors import CostlabError, ForwardError, first_line
 from costlab.load import InputSpec, ModelSource, as_source, input_specs_for, make_inputs
+from costlab.units import shapes_text
 
-__all__ = ["profile", "DTYPES"]
-
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
+__all__ = ["profile"]
 
 
 def profile(
@@ -28,8 +28,8 @@ def profile(
 
     ``model`` is an ``nn.Module`` or a spec (zoo name, ``file.py[:NAME]``, ``torchvision:NAME``).
     ``input_shape`` is ``"1x3x224x224"``, a tuple, or several of them; a zoo model or a file with
-    ``INPUT_SHAPE`` brings its own. ``dtype`` (``float16``, ``bfloat16``, …) sets the parameter and
-    input dtype the memory-access bytes are counted at (default: the model's own).
+    ``INPUT_SHAPE`` brings its own. ``dtype`` (``float16``, ``bf16``, …: :mod:`costlab.dtypes`) sets
+    the parameter and input dtype the bytes accessed are counted at (default: the model's own).
 
     The pass runs on the meta device (shapes only). If the model needs real values (``.item()``,
     data-dependent control flow) it is run again on CPU with random inputs, and ``Report.notes``
@@ -37,7 +37,7 @@ def profile(
     """
     source = as_source(model)
     specs = input_specs_for(source, input_shape)
-    float_dtype = _float_dtype(dtype)
+    float_dtype = dtypes.to_torch(dtypes.float_dtype(dtype)) if dtype is not None else None
     notes: list[str] = []
 
     recorder: Capture | None = None
@@ -69,14 +69,6 @@ def profile(
     return _report(source, specs, built, recorder, captured_on, float_dtype, notes)
 
 
-def _float_dtype(name: str | None) -> torch.dtype | None:
-    if name is None:
-        return None
-    if name not in DTYPES:
-        raise InputSpecError(f"unknown dtype {name!r}: use one of {', '.join(DTYPES)}")
-    return DTYPES[name]
-
-
 def _build(source: ModelSource, meta: bool) -> nn.Module:
     try:
         model = source.build(meta)
@@ -97,12 +89,12 @@ def _run_real(model: nn.Module, inputs: list[torch.Tensor], source: ModelSource)
     except CaptureFailed as failed:
         where = failed.call
         if where is not None and where.name:
-            layer_shapes = ", ".join("x".join(map(str, s)) for s in where.input_shapes)
+            layer_shapes = shapes_text(where.input_shapes)
             raise ForwardError(
                 f"{source.label}: forward failed in {where.name} ({where.type}, input {layer_shapes}): "
                 f"{first_line(failed.error)}"
             ) from None
-        shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
+        shapes = shapes_text(t.shape for t in inputs)
         raise ForwardError(f"{source.label}: forward failed for input {shapes}: {first_line(failed.error)}") from None
 
 
@@ -123,22 +115,26 @@ def _report(
             if p is not None and id(p) not in seen:
                 seen.add(id(p))
                 params.append(p)
-    element = (lambda p: torch.empty((), dtype=float_dtype).element_size() if p.is_floating_point() else p.element_size()) if float_dtype else (lambda p: p.element_size())
-    called = {call.name for call in recorder.state.calls}
+    float_size = torch.empty((), dtype=float_dtype).element_size() if float_dtype is not None else None
+
+    def element(p: torch.Tensor) -> int:
+        return float_size if float_size is not None and p.is_floating_point() else p.element_size()
+
+    called = {call.name for call in recorder.calls}
     uncalled = [
         name for name, module in named if name and name not in called and any(p is not None for p in module._parameters.values())
     ]
-    dtype_name = str(float_dtype or next((p.dtype for p in params if p.is_floating_point()), torch.float32))
+    dtype_name = dtypes.name_of(float_dtype or next((p.dtype for p in params if p.is_floating_point()), torch.float32))
     return Report(
         model=source.label,
         input_shapes=[spec.shape for spec in specs],
-        dtype=dtype_name.removeprefix("torch."),
+        dtype=dtype_name,
         captured_on=captured_on,
-        ops=recorder.state.ops,
-        calls=recorder.state.calls,
+        ops=recorder.ops,
+        calls=recorder.calls,
         params=sum(p.numel() for p in params),
         param_bytes=sum(p.numel() * element(p) for p in params),
-        unsupported_ops=dict(recorder.state.unsupported),
+        unsupported_ops=dict(recorder.unsupported),
         uncalled_modules=uncalled,
         notes=notes,
         source_file=str(source.file) if source.file else None,

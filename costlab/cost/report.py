@@ -10,119 +10,58 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from costlab.cost.capture import ModuleCall, OpRecord
-from costlab.cost.formulas import Category
+from costlab.cost.capture import OpRecord
+from costlab.cost.categories import Category
+from costlab.cost.costs import COLUMNS, Costs
+from costlab.cost.tracker import ModuleCall
+from costlab.units import shape_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Totals", "LayerRecord", "Report", "LAYER_FIELDS", "TOTAL_FIELDS"]
+__all__ = ["Totals", "LayerRecord", "Report", "SCHEMA_VERSION", "layer_dict", "costs_dict"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 2 renamed ``mac_bytes`` to ``bytes_accessed``; ``costlab check`` and ``diff`` still read 1."""
 
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Whole-model sums. ``params`` counts each parameter once, however often its module runs."""
-
-    params: int
-    param_bytes: int
-    macs: int
-    flops: int
-    mac_bytes: int
-    bytes_read: int
-    bytes_written: int
-    elementwise_ops: int
-    elementwise_elems: int
-    ops: int
-
-    @property
-    def intensity(self) -> float:
-        """FLOP per byte of memory access: the roofline x-axis."""
-        return self.flops / self.mac_bytes if self.mac_bytes else 0.0
+Totals = Costs
+"""The whole model's :class:`~costlab.cost.costs.Costs` (``Report.totals``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class LayerRecord:
-    """One row: the ops that ran inside one module call (rolled up to a depth), and their cost."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerRecord(Costs):
+    """One row: the ops that ran inside one module call (rolled up to a depth), and their costs."""
 
     name: str
     type: str
     depth: int
     call: int
     output_shape: tuple[int, ...] | None
-    params: int
-    param_bytes: int
-    macs: int
-    flops: int
-    mac_bytes: int
-    bytes_read: int
-    bytes_written: int
-    elementwise_ops: int
-    elementwise_elems: int
-    ops: int
     categories: tuple[str, ...] = ()
 
-    @property
-    def intensity(self) -> float:
-        """FLOP per byte of memory access (0 for a layer that moves nothing)."""
-        return self.flops / self.mac_bytes if self.mac_bytes else 0.0
+
+def _is_op(op: OpRecord) -> bool:
+    """Views move nothing; an allocation (``empty`` and friends) runs no kernel: neither is an op."""
+    category = op.cost.category
+    return category != Category.VIEW and not (category == Category.CREATION and op.cost.bytes_accessed == 0)
 
 
-LAYER_FIELDS = (
-    "name", "type", "depth", "output_shape", "params", "macs", "flops", "mac_bytes", "intensity",
-    "elementwise_ops", "elementwise_elems", "bytes_read", "bytes_written", "ops",
-)
-TOTAL_FIELDS = (
-    "params", "param_bytes", "macs", "flops", "mac_bytes", "intensity", "elementwise_ops",
-    "elementwise_elems", "bytes_read", "bytes_written", "ops",
-)
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    return math.prod(shape)
-
-
-def _allocation(op: OpRecord) -> bool:
-    """``empty`` and friends: no kernel runs and no memory is touched, so they are not counted as ops."""
-    return op.cost.category == Category.CREATION and op.cost.mac_bytes == 0
-
-
-@dataclass
-class _Acc:
-    """Running sums for one row."""
-
-    macs: int = 0
-    flops: int = 0
-    bytes_read: int = 0
-    bytes_written: int = 0
-    elementwise_ops: int = 0
-    elementwise_elems: int = 0
-    ops: int = 0
-    params: int = 0
-    param_bytes: int = 0
-    first_op: int | None = None
-    categories: Counter[str] = field(default_factory=Counter)
-
-    def add(self, op: OpRecord) -> None:
-        cost = op.cost
-        self.macs += cost.macs
-        self.flops += cost.flops
-        self.bytes_read += cost.bytes_read
-        self.bytes_written += cost.bytes_written
-        if cost.category != Category.VIEW and not _allocation(op):
-            self.ops += 1
-            self.categories[cost.category] += 1
-        if cost.category == Category.ELEMENTWISE:
-            self.elementwise_ops += 1
-            self.elementwise_elems += _numel(op.output_shapes[0]) if op.output_shapes else 0
-        if self.first_op is None:
-            self.first_op = op.index
+def _op_costs(op: OpRecord) -> Costs:
+    cost = op.cost
+    elementwise = cost.category == Category.ELEMENTWISE
+    return Costs(
+        macs=cost.macs,
+        flops=cost.flops,
+        bytes_read=cost.bytes_read,
+        bytes_written=cost.bytes_written,
+        elementwise_ops=int(elementwise),
+        elementwise_elems=math.prod(op.output_shapes[0]) if elementwise and op.output_shapes else 0,
+        ops=int(_is_op(op)),
+    )
 
 
 @dataclass
@@ -142,6 +81,10 @@ class Report:
     notes: list[str] = field(default_factory=list)
     source_file: str | None = None
 
+    @cached_property
+    def _op_costs(self) -> list[Costs]:
+        return [_op_costs(op) for op in self.ops]
+
     # -- rows ---------------------------------------------------------------------------------
 
     def layers(self, depth: int | None = None) -> list[LayerRecord]:
@@ -151,48 +94,39 @@ class Report:
         ``depth`` when the module is deeper. A module's own ops (a residual ``x + y`` written in its
         forward) form its own row, beside its children's rows. So the rows add up to the totals.
         """
-        rows: dict[int, _Acc] = {}
+        members: dict[int, list[Costs]] = {}
+        kinds: dict[int, Counter[str]] = {}
+        first_op: dict[int, int] = {}
         row_of: list[int] = []
         for call in self.calls:
-            if depth is not None and call.depth > depth and call.parent is not None:
-                key = row_of[call.parent]
-            else:
-                key = call.index
+            key = row_of[call.parent] if depth is not None and call.depth > depth and call.parent is not None else call.index
             row_of.append(key)
             if call.params:
-                acc = rows.setdefault(key, _Acc())
-                acc.params += call.params
-                acc.param_bytes += call.param_bytes
-        for op in self.ops:
-            rows.setdefault(row_of[op.call] if self.calls else 0, _Acc()).add(op)
+                members.setdefault(key, []).append(Costs(params=call.params, param_bytes=call.param_bytes))
+        for op, costs in zip(self.ops, self._op_costs):
+            key = row_of[op.call] if self.calls else 0
+            members.setdefault(key, []).append(costs)
+            first_op.setdefault(key, op.index)
+            if costs.ops:
+                kinds.setdefault(key, Counter())[op.cost.category] += 1
 
         def order(key: int) -> int:
-            acc = rows[key]
-            return acc.first_op if acc.first_op is not None else self.calls[key].op_start
+            return first_op[key] if key in first_op else self.calls[key].op_start
 
         records = []
-        for key in sorted(rows, key=order):
-            acc, call = rows[key], self.calls[key]
-            if acc.ops == 0 and acc.params == 0 and acc.macs == 0:
+        for key in sorted(members, key=order):
+            total, call = Costs.total(members[key]), self.calls[key]
+            if total.ops == 0 and total.params == 0 and total.macs == 0:
                 continue  # only views: nothing to show
             records.append(
                 LayerRecord(
+                    **_fields(total),
                     name=call.name,
                     type=call.type,
                     depth=call.depth,
                     call=call.index,
                     output_shape=call.output_shapes[0] if call.output_shapes else None,
-                    params=acc.params,
-                    param_bytes=acc.param_bytes,
-                    macs=acc.macs,
-                    flops=acc.flops,
-                    mac_bytes=acc.bytes_read + acc.bytes_written,
-                    bytes_read=acc.bytes_read,
-                    bytes_written=acc.bytes_written,
-                    elementwise_ops=acc.elementwise_ops,
-                    elementwise_elems=acc.elementwise_elems,
-                    ops=acc.ops,
-                    categories=tuple(sorted(acc.categories)),
+                    categories=tuple(sorted(kinds.get(key, ()))),
                 )
             )
         return records
@@ -200,79 +134,75 @@ class Report:
     # -- totals -------------------------------------------------------------------------------
 
     @cached_property
-    def totals(self) -> Totals:
+    def totals(self) -> Costs:
         """Whole-model sums over the ops (computed once: a Report does not change after capture)."""
-        acc = _Acc()
-        for op in self.ops:
-            acc.add(op)
-        return Totals(
-            params=self.params,
-            param_bytes=self.param_bytes,
-            macs=acc.macs,
-            flops=acc.flops,
-            mac_bytes=acc.bytes_read + acc.bytes_written,
-            bytes_read=acc.bytes_read,
-            bytes_written=acc.bytes_written,
-            elementwise_ops=acc.elementwise_ops,
-            elementwise_elems=acc.elementwise_elems,
-            ops=acc.ops,
-        )
+        return Costs.total([Costs(params=self.params, param_bytes=self.param_bytes), *self._op_costs])
 
     def by_category(self) -> dict[str, dict[str, int]]:
-        """Ops, MACs, FLOPs and memory access per category (conv, depthwise_conv, elementwise, …)."""
+        """Ops, MACs, FLOPs and bytes accessed per category (conv, depthwise_conv, elementwise, …)."""
         out: dict[str, dict[str, int]] = {}
-        for op in self.ops:
-            cost = op.cost
-            if cost.category == Category.VIEW or _allocation(op):
+        for op, costs in zip(self.ops, self._op_costs):
+            if not costs.ops:
                 continue
-            entry = out.setdefault(cost.category, {"ops": 0, "macs": 0, "flops": 0, "mac_bytes": 0})
+            entry = out.setdefault(op.cost.category, {"ops": 0, "macs": 0, "flops": 0, "bytes_accessed": 0})
             entry["ops"] += 1
-            entry["macs"] += cost.macs
-            entry["flops"] += cost.flops
-            entry["mac_bytes"] += cost.mac_bytes
-        return dict(sorted(out.items(), key=lambda kv: -kv[1]["mac_bytes"]))
-
-    def ops_in(self, category: str) -> Iterable[OpRecord]:
-        return (op for op in self.ops if op.cost.category == category)
-
-    @property
-    def complete(self) -> bool:
-        """True when every op had a formula (``--strict`` fails otherwise)."""
-        return not self.unsupported_ops
+            entry["macs"] += costs.macs
+            entry["flops"] += costs.flops
+            entry["bytes_accessed"] += costs.bytes_accessed
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]["bytes_accessed"]))
 
     # -- export -------------------------------------------------------------------------------
 
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
-        """The JSON contract (``schema_version`` 1); see the README."""
-        totals = self.totals
+        """The JSON contract (``schema_version`` 2); see the README."""
         return {
             "schema_version": SCHEMA_VERSION,
             "model": self.model,
             "input_shapes": [list(s) for s in self.input_shapes],
             "dtype": self.dtype,
             "captured_on": self.captured_on,
-            "totals": {name: getattr(totals, name) for name in TOTAL_FIELDS},
+            "totals": costs_dict(self.totals),
             "by_category": self.by_category(),
-            "layers": [_layer_dict(row) for row in self.layers(depth)],
+            "layers": [layer_dict(row) for row in self.layers(depth)],
             "unsupported_ops": dict(self.unsupported_ops),
             "uncalled_modules": list(self.uncalled_modules),
             "notes": list(self.notes),
         }
 
+    def to_json(self, depth: int | None = None) -> str:
+        """:meth:`to_dict` as the text ``costlab profile -f json`` writes (and baselines hold)."""
+        import json
+
+        return json.dumps(self.to_dict(depth), indent=2) + "\n"
+
     def to_dataframe(self, depth: int | None = None) -> pd.DataFrame:
-        """Per-layer rows as a pandas DataFrame (one column per :data:`LAYER_FIELDS` entry)."""
+        """Per-layer rows as a pandas DataFrame: name, type, depth, output shape, then every column."""
         import pandas as pd
 
-        rows = [_layer_dict(row) for row in self.layers(depth)]
-        frame = pd.DataFrame(rows, columns=list(LAYER_FIELDS))
-        frame["output_shape"] = frame["output_shape"].map(lambda s: "x".join(map(str, s)) if s else "")
+        rows = [layer_dict(row) for row in self.layers(depth)]
+        names = ["name", "type", "depth", "output_shape", *(c.key for c in COLUMNS)]
+        frame = pd.DataFrame(rows, columns=names)
+        frame["output_shape"] = frame["output_shape"].map(lambda s: shape_text(s) if s else "")
         return frame
 
 
-def _layer_dict(row: LayerRecord) -> dict[str, Any]:
-    data = asdict(row)
-    data["output_shape"] = list(row.output_shape) if row.output_shape is not None else None
-    data["intensity"] = row.intensity
-    data["categories"] = list(row.categories)
-    return data
+def _fields(costs: Costs) -> dict[str, int]:
+    return {name: getattr(costs, name) for name in Costs.__dataclass_fields__}
 
+
+def costs_dict(costs: Costs) -> dict[str, Any]:
+    """Every column of ``costs``, by key (the JSON ``totals`` object)."""
+    return {column.key: getattr(costs, column.key) for column in COLUMNS}
+
+
+def layer_dict(row: LayerRecord) -> dict[str, Any]:
+    """One row of the JSON ``layers`` list."""
+    return {
+        "name": row.name,
+        "type": row.type,
+        "depth": row.depth,
+        "call": row.call,
+        "output_shape": list(row.output_shape) if row.output_shape is not None else None,
+        **costs_dict(row),
+        "categories": list(row.categories),
+    }

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.text import Text
     from matplotlib.transforms import Bbox
 
-    from costlab.report import ModelResult, ReportData
+    from costlab.publish.collect import ModelResult, ReportData
 
 __all__ = [
     "FigureFile",
@@ -84,12 +84,12 @@ class ReportFigures:
     """All figures of one report. ``rooflines[i]`` belongs to ``data.models[i]``."""
 
     latency_vs_macs: FigureFile
-    latency_vs_mac_bytes: FigureFile
+    latency_vs_bytes_accessed: FigureFile
     time_by_category: FigureFile
     rooflines: tuple[FigureFile, ...]
 
     def all(self) -> tuple[FigureFile, ...]:
-        return (self.latency_vs_macs, self.latency_vs_mac_bytes, self.time_by_category, *self.rooflines)
+        return (self.latency_vs_macs, self.latency_vs_bytes_accessed, self.time_by_category, *self.rooflines)
 
 
 def report_figures(data: ReportData) -> ReportFigures:
@@ -101,10 +101,10 @@ def report_figures(data: ReportData) -> ReportFigures:
             "Median latency against MACs, one dot per model",
             scatter_image(data, "macs"),
         ),
-        latency_vs_mac_bytes=FigureFile(
+        latency_vs_bytes_accessed=FigureFile(
             "figures/latency_vs_memory_access.png",
             "Median latency against memory access, one dot per model",
-            scatter_image(data, "mac_bytes"),
+            scatter_image(data, "bytes_accessed"),
         ),
         time_by_category=FigureFile(
             "figures/time_by_category.png",
@@ -151,7 +151,7 @@ def family_colours(models: Sequence[ModelResult]) -> dict[str, str]:
 
 _AXIS_WORDS = {
     "macs": ("MACs (multiply-accumulates per forward pass)", "MACs", ""),
-    "mac_bytes": ("memory access (bytes per forward pass, ShuffleNet V2's MAC)", "memory access", "B"),
+    "bytes_accessed": ("memory access (bytes per forward pass, ShuffleNet V2's MAC)", "memory access", "B"),
     "flops": ("FLOPs per forward pass", "FLOPs", ""),
     "params": ("parameters", "params", ""),
 }
@@ -234,7 +234,7 @@ def _mark_contrast(axes: Axes, data: ReportData, field: str, xs: Sequence[float]
     if field == "macs":
         words = f"{contrast.latency_ratio:.1f}× the latency\nat {contrast.macs_ratio:.2f}× the MACs"
     else:
-        words = f"{contrast.latency_ratio:.1f}× the latency,\n{contrast.mac_bytes_ratio:.1f}× the memory access"
+        words = f"{contrast.latency_ratio:.1f}× the latency,\n{contrast.bytes_accessed_ratio:.1f}× the memory access"
     middle = (math.sqrt(px[0] * px[1]), math.sqrt(py[0] * py[1]))  # halfway on log axes
     text = axes.annotate(
         words, middle, xytext=(12, 0), textcoords="offset points", fontsize=8.5, fontstyle="italic",

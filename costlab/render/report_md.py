@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from costlab.render import report_text as text
 
 if TYPE_CHECKING:
+    from costlab.publish.collect import ModelResult, ReportData
     from costlab.render.report_figures import FigureFile, ReportFigures
-    from costlab.report import ModelResult, ReportData
 
 __all__ = ["render_markdown", "github_anchors"]
 
@@ -35,7 +35,7 @@ def render_markdown(data: ReportData, figures: ReportFigures) -> str:
         "",
         _image(figures.latency_vs_macs),
         "",
-        _image(figures.latency_vs_mac_bytes),
+        _image(figures.latency_vs_bytes_accessed),
         "",
         f"## {_heading('time')}",
         "",
@@ -98,7 +98,7 @@ def _image(figure: FigureFile) -> str:
 
 def _facts(data: ReportData) -> list[str]:
     lines = []
-    for field in ("macs", "mac_bytes"):
+    for field in ("macs", "bytes_accessed"):
         correlation = data.correlation(field)
         if correlation is not None and correlation.rho is not None:
             lines.append(

@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from costlab.render.report_figures import CATEGORY_LABELS
-from costlab.render.timing import duration
-from costlab.render.units import human, shape
+from costlab.units import duration, human, shape
 
 if TYPE_CHECKING:
-    from costlab.lint import Finding
-    from costlab.report import Contrast, Correlation, ModelResult, ReportData
+    from costlab.publish.collect import Contrast, Correlation, ModelResult, ReportData
+    from costlab.rules import Finding
 
 __all__ = [
     "Cell",
@@ -116,7 +115,7 @@ def contrast_text(contrast: Contrast | None) -> str:
         return ""
     return (
         f"{contrast.slower} takes {contrast.latency_ratio:.1f}× as long as {contrast.faster} "
-        f"with {contrast.macs_ratio:.2f}× its MACs — and {contrast.mac_bytes_ratio:.1f}× its memory access."
+        f"with {contrast.macs_ratio:.2f}× its MACs — and {contrast.bytes_accessed_ratio:.1f}× its memory access."
     )
 
 
@@ -144,7 +143,7 @@ def summary_cells(model: ModelResult) -> list[Cell]:
         Cell(", ".join(shape(s) for s in model.input_shapes)),
         Cell(human(model.totals.params), True),
         Cell(human(model.totals.macs), True),
-        Cell(human(model.totals.mac_bytes, "B"), True),
+        Cell(human(model.totals.bytes_accessed, "B"), True),
         Cell(
             duration(model.median_ms),
             True,
@@ -165,13 +164,13 @@ def summary_cells(model: ModelResult) -> list[Cell]:
 
 
 def _severity_rank(severity: str) -> int:
-    from costlab.lint import SEVERITIES
+    from costlab.rules import SEVERITIES
 
     return SEVERITIES.index(severity)
 
 
 def _severity_counts(findings: tuple[Finding, ...]) -> list[tuple[str, int]]:
-    from costlab.lint import SEVERITIES
+    from costlab.rules import SEVERITIES
 
     return [(s, n) for s in reversed(SEVERITIES) if (n := sum(f.severity == s for f in findings))]
 
@@ -198,7 +197,7 @@ def model_stats(model: ModelResult) -> list[tuple[str, str]]:
         (duration(model.median_ms), f"median latency ({spread}, {latency.runs} runs)"),
         (f"{model.throughput_per_s:,.1f}/s", "throughput"),
         (human(model.totals.macs), "MACs"),
-        (human(model.totals.mac_bytes, "B"), "memory access"),
+        (human(model.totals.bytes_accessed, "B"), "memory access"),
         (human(model.totals.params), "params"),
         (duration(model.predicted_ms), "roofline prediction"),
     ]
@@ -299,12 +298,12 @@ def summary_note(data: ReportData) -> str:
 
 
 def latency_note(data: ReportData) -> str:
-    macs, mac_bytes = data.correlation("macs"), data.correlation("mac_bytes")
+    macs, bytes_accessed = data.correlation("macs"), data.correlation("bytes_accessed")
     ranked = ""
-    if macs is not None and macs.rho is not None and mac_bytes is not None and mac_bytes.rho is not None:
+    if macs is not None and macs.rho is not None and bytes_accessed is not None and bytes_accessed.rho is not None:
         ranked = (
             f" Rank correlation with latency here: MACs {correlation_text(macs)}, "
-            f"memory access {correlation_text(mac_bytes)}."
+            f"memory access {correlation_text(bytes_accessed)}."
         )
     return (
         "MACs (what papers call FLOPs) are an indirect measure of speed: memory access, parallelism and "
@@ -330,7 +329,7 @@ MACHINE_NOTE = (
 def shown_findings(model: ModelResult) -> list[Finding]:
     """Up to :data:`MAX_FINDINGS_SHOWN` findings, the rules taking turns (so every rule with a finding
     shows one), each rule's worst severity first."""
-    from costlab.lint import SEVERITIES
+    from costlab.rules import SEVERITIES
 
     queues = {
         rule: sorted(found, key=lambda f: -SEVERITIES.index(f.severity))

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import io
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from costlab.render.units import human
+from costlab.units import human
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,9 +20,9 @@ if TYPE_CHECKING:
     from matplotlib.text import Annotation
     from matplotlib.transforms import Bbox
 
-    from costlab.roofline import RooflineChart, RooflinePoint
+    from costlab.cost.roofline import RooflineChart, RooflinePoint
 
-__all__ = ["render_roofline", "roofline_image", "FORMATS", "CATEGORY_COLOURS"]
+__all__ = ["roofline_image", "FORMATS", "CATEGORY_COLOURS"]
 
 FORMATS = ("png", "svg")
 CATEGORY_COLOURS = {
@@ -49,11 +48,6 @@ _LABEL_OFFSETS = tuple(
     + [(-18, -16 - 11 * step) for step in range(6)]
     + [(-18, 8 + 11 * step) for step in range(4)]
 )
-
-
-def render_roofline(chart: RooflineChart, path: Path, *, labels: int = 6) -> None:
-    """Write ``chart`` to ``path`` (``.png`` or ``.svg``, from its suffix)."""
-    path.write_bytes(roofline_image(chart, path.suffix.lower().lstrip("."), labels=labels))
 
 
 def roofline_image(chart: RooflineChart, fmt: str = "png", *, labels: int = 6) -> bytes:

@@ -13,21 +13,21 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
-from costlab.render.units import human
+from costlab.render.layout import Col, build_table
+from costlab.units import duration, human, shapes_text
 
 if TYPE_CHECKING:
-    from costlab.roofline import RooflinePrediction
+    from rich.table import Table
+
+    from costlab.cost.roofline import RooflinePrediction
     from costlab.timing.layers import LayerTiming
     from costlab.timing.machine import DeviceSpec, MachinePeaks
     from costlab.timing.measure import Measurement, TimingSpec
 
 __all__ = [
-    "duration",
     "latency_table",
     "latency_json",
     "latency_csv",
@@ -45,15 +45,6 @@ SCHEMA_VERSION = 1
 _BAR_WIDTH = 24
 
 
-def duration(ms: float) -> str:
-    """``0.0123`` → ``12.3 µs``; ``4.56`` → ``4.56 ms``; ``1234`` → ``1.23 s`` (three significant digits)."""
-    if ms >= 1000:
-        return f"{ms / 1000:.3g} s"
-    if ms >= 1:
-        return f"{ms:.3g} ms"
-    return f"{ms * 1000:.3g} µs"
-
-
 def _threads(count: int) -> str:
     return f"{count} thread{'s' if count != 1 else ''}"
 
@@ -64,7 +55,7 @@ def _setup(spec: TimingSpec) -> str:
 
 
 def _inputs(spec: TimingSpec) -> str:
-    return ", ".join("x".join(map(str, s)) for s in spec.input_shapes)
+    return shapes_text(spec.input_shapes)
 
 
 def _with_note(table: Table, note: str) -> Group:
@@ -83,14 +74,13 @@ def _bar(share: float) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def latency_table(measurements: Sequence[Measurement]) -> Table:
+def latency_table(measurements: Sequence[Measurement], width: int) -> Table:
     """One row per batch size: median, IQR, p10 / p90, runs, throughput."""
     spec = measurements[0].spec
-    table = Table(title=f"{spec.model} latency on {_setup(spec)}", title_justify="left", box=box.SIMPLE_HEAD)
-    for header in ("Batch", "Input", "Median", "IQR", "p10", "p90", "Runs", "Images/s", "Spread"):
-        table.add_column(header, justify="left" if header == "Input" else "right")
-    for m in measurements:
-        table.add_row(
+    columns = [Col("Batch", True), Col("Input", drop=1), *(Col(h, True) for h in ("Median", "IQR", "p10", "p90")),
+               Col("Runs", True), Col("Images/s", True), Col("Spread", True)]
+    rows = [
+        [
             str(m.spec.batch),
             _inputs(m.spec),
             duration(m.median_ms),
@@ -99,9 +89,11 @@ def latency_table(measurements: Sequence[Measurement]) -> Table:
             duration(m.p90_ms),
             f"{m.runs} ({m.samples}×{m.number_per_run})",
             f"{m.throughput_per_s:,.1f}",
-            f"[yellow]{m.relative_iqr:.1%}[/]" if m.warnings else f"{m.relative_iqr:.1%}",
-        )
-    return table
+            Text(f"{m.relative_iqr:.1%}", style="yellow" if m.warnings else ""),
+        ]
+        for m in measurements
+    ]
+    return build_table(columns, rows, width=width, title=f"{spec.model} latency on {_setup(spec)}")
 
 
 def latency_json(measurements: Sequence[Measurement], timings: Sequence[LayerTiming] = ()) -> str:
@@ -153,38 +145,30 @@ def latency_csv(measurements: Sequence[Measurement]) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def layer_time_table(timing: LayerTiming, top: int | None = None) -> Group:
+def layer_time_table(timing: LayerTiming, width: int, top: int | None = None) -> Group:
     """Per-layer time, share, achieved FLOP/s and bytes/s, in execution order (the ``top`` slowest
     when cut); the note under it reconciles the layers' sum with the whole-model latency."""
     rows = list(timing.layers)
     if top is not None and top < len(rows):
         rows = sorted(rows, key=lambda layer: -layer.time_ms)[:top]
     shown = f" (the {len(rows)} slowest of {len(timing.layers)})" if len(rows) < len(timing.layers) else ""
-    table = Table(
-        title=f"Per-layer time at {_inputs(timing.latency.spec)}{shown}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_footer=True,
-    )
     note = (
         f"layers add up to {duration(timing.layer_sum_ms)} (each op's median over {timing.runs} instrumented runs); "
         f"the whole model takes {duration(timing.model_ms)} (median of {timing.latency.runs} runs): "
         f"layers = {timing.coverage:.0%} of it"
     )
     columns = [
-        ("Layer", "left", "layers"),
-        ("Type", "left", ""),
-        ("Kind", "left", ""),
-        ("Time", "right", duration(timing.layer_sum_ms)),
-        ("Share", "right", "100%"),
-        ("FLOP/s", "right", ""),
-        ("Bytes/s", "right", ""),
-        ("FLOP/B", "right", ""),
+        Col("Layer", footer="layers"),
+        Col("Type", drop=2),
+        Col("Kind", drop=1),
+        Col("Time", True, duration(timing.layer_sum_ms)),
+        Col("Share", True, "100%"),
+        Col("FLOP/s", True, drop=3),
+        Col("Bytes/s", True, drop=4),
+        Col("FLOP/B", True, drop=5),
     ]
-    for header, justify, footer in columns:
-        table.add_column(header, justify=justify, footer=footer, no_wrap=header == "Layer")  # type: ignore[arg-type]
-    for layer in rows:
-        table.add_row(
+    cells = [
+        [
             layer.name or "(model)",
             layer.type,
             layer.category,
@@ -193,21 +177,24 @@ def layer_time_table(timing: LayerTiming, top: int | None = None) -> Group:
             human(layer.achieved_flops_per_s, "FLOP/s") if layer.flops else "–",
             human(layer.achieved_bytes_per_s, "B/s"),
             f"{layer.intensity:.1f}",
-        )
+        ]
+        for layer in rows
+    ]
+    table = build_table(
+        columns, cells, width=width, title=f"Per-layer time at {_inputs(timing.latency.spec)}{shown}", show_footer=True
+    )
     return _with_note(table, note)
 
 
-def category_time_table(timing: LayerTiming) -> Table:
+def category_time_table(timing: LayerTiming, width: int) -> Table:
     """Where the time goes by kind of work (ShuffleNet V2, Fig. 2), with a bar per share."""
-    table = Table(
-        title=f"Time by kind of work at {_inputs(timing.latency.spec)}", title_justify="left", box=box.SIMPLE_HEAD
-    )
-    for header in ("Kind", "Ops", "Time", "Share", ""):
-        table.add_column(header, justify="left" if header in ("Kind", "") else "right")
-    for entry in timing.categories:
-        time_text = duration(entry.time_ms) if entry.time_ms else "–"
-        table.add_row(entry.category, str(entry.ops), time_text, f"{entry.share:.1%}", _bar(entry.share))
-    return table
+    columns = [Col("Kind"), Col("Ops", True), Col("Time", True), Col("Share", True), Col("", drop=1)]
+    rows = [
+        [entry.category, str(entry.ops), duration(entry.time_ms) if entry.time_ms else "–", f"{entry.share:.1%}",
+         _bar(entry.share)]
+        for entry in timing.categories
+    ]
+    return build_table(columns, rows, width=width, title=f"Time by kind of work at {_inputs(timing.latency.spec)}")
 
 
 _LAYER_CSV = (
@@ -218,7 +205,7 @@ _LAYER_CSV = (
     "time_ms",
     "time_share",
     "flops",
-    "mac_bytes",
+    "bytes_accessed",
     "intensity",
     "achieved_flops_per_s",
     "achieved_bytes_per_s",
@@ -243,45 +230,39 @@ def layer_times_csv(timings: Sequence[LayerTiming]) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def machine_table(peaks: MachinePeaks, spec: DeviceSpec | None = None) -> Group:
+def machine_table(peaks: MachinePeaks, width: int, spec: DeviceSpec | None = None) -> Group:
     """The measured roofs (and a known GPU's spec sheet beside them)."""
     origin = f"cached {peaks.measured_at}" if peaks.cached else f"measured {peaks.measured_at}"
     threads = f", {_threads(peaks.threads)}" if peaks.device == "cpu" else ""
-    table = Table(
-        title=peaks.device_name,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
     note = (
         f"{peaks.device}, {peaks.dtype}{threads}; {origin} with torch {peaks.torch_version}; --refresh measures again"
     )
-    table.add_column("Roof")
-    table.add_column("Measured", justify="right")
-    if spec is not None:
-        table.add_column(f"Spec sheet ({spec.name})", justify="right")
     spec_peak = spec.peak_flops(peaks.dtype) if spec is not None else None
     rows = [
-        (
+        [
             f"Peak compute ({peaks.gemm_size}² matmul)",
             human(peaks.peak_flops, "FLOP/s"),
             human(spec_peak, "FLOP/s") if spec_peak else "–",
-        ),
-        (
+        ],
+        [
             "Memory bandwidth",
             human(peaks.bandwidth_bytes_per_s, "B/s"),
             human(spec.bandwidth_bytes_per_s, "B/s") if spec else "–",
-        ),
-        ("  copy", human(peaks.copy_bytes_per_s, "B/s"), ""),
-        ("  triad", human(peaks.triad_bytes_per_s, "B/s"), ""),
-        (
+        ],
+        ["  copy", human(peaks.copy_bytes_per_s, "B/s"), ""],
+        ["  triad", human(peaks.triad_bytes_per_s, "B/s"), ""],
+        [
             "Ridge point",
             f"{peaks.ridge_flop_per_byte:.1f} FLOP/B",
             f"{spec_peak / spec.bandwidth_bytes_per_s:.1f} FLOP/B" if spec and spec_peak else "–",
-        ),
+        ],
     ]
-    for row in rows:
-        table.add_row(*(row if spec is not None else row[:2]))
-    return _with_note(table, note)
+    columns = [Col("Roof"), Col("Measured", True)]
+    if spec is not None:
+        columns.append(Col(f"Spec sheet ({spec.name})", True))
+    else:
+        rows = [row[:2] for row in rows]
+    return _with_note(build_table(columns, rows, width=width, title=peaks.device_name), note)
 
 
 def machine_json(peaks: MachinePeaks, spec: DeviceSpec | None = None) -> str:
@@ -300,7 +281,9 @@ def machine_json(peaks: MachinePeaks, spec: DeviceSpec | None = None) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def roofline_table(prediction: RooflinePrediction, timing: LayerTiming | None = None, top: int | None = 15) -> Group:
+def roofline_table(
+    prediction: RooflinePrediction, width: int, timing: LayerTiming | None = None, top: int | None = 15
+) -> Group:
     """Predicted time beside the measured one, in execution order (the ``top`` heaviest when cut);
     the model row in the footer."""
     measured = {layer.call: layer for layer in timing.layers} if timing is not None else {}
@@ -312,12 +295,6 @@ def roofline_table(prediction: RooflinePrediction, timing: LayerTiming | None = 
     if top is not None and top < len(rows):
         rows = sorted(rows, key=weight, reverse=True)[:top]
     roofs = prediction.roofs
-    table = Table(
-        title=f"{prediction.model}: roofline-predicted latency",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_footer=True,
-    )
     note = (
         f"roofs: {human(roofs.peak_flops, 'FLOP/s')} and {human(roofs.bandwidth_bytes_per_s, 'B/s')}, "
         f"ridge {roofs.ridge_flop_per_byte:.1f} FLOP/B ({roofs.label}). "
@@ -329,21 +306,19 @@ def roofline_table(prediction: RooflinePrediction, timing: LayerTiming | None = 
             else ""
         )
     )
-    model_measured = duration(timing.model_ms) if timing is not None else ""
     columns = [
-        ("Layer", "left", "model"),
-        ("Type", "left", ""),
-        ("Kind", "left", ""),
-        ("FLOP/B", "right", f"{prediction.intensity:.1f}"),
-        ("Bound", "left", ""),
-        ("Predicted", "right", duration(prediction.predicted_ms)),
+        Col("Layer", footer="model"),
+        Col("Type", drop=2),
+        Col("Kind", drop=1),
+        Col("FLOP/B", True, f"{prediction.intensity:.1f}"),
+        Col("Bound", drop=3),
+        Col("Predicted", True, duration(prediction.predicted_ms)),
     ]
     if timing is not None:
-        columns += [("Measured", "right", model_measured), ("Achieved", "right", "")]
-    for header, justify, footer in columns:
-        table.add_column(header, justify=justify, footer=footer, no_wrap=header == "Layer")  # type: ignore[arg-type]
+        columns += [Col("Measured", True, duration(timing.model_ms)), Col("Achieved", True, drop=4)]
+    cells = []
     for layer in rows:
-        cells = [
+        line = [
             layer.name or "(model)",
             layer.type,
             layer.category,
@@ -353,8 +328,11 @@ def roofline_table(prediction: RooflinePrediction, timing: LayerTiming | None = 
         ]
         if timing is not None:
             timed = measured[layer.call]
-            cells += [duration(timed.time_ms), human(timed.achieved_flops_per_s, "FLOP/s") if timed.flops else "–"]
-        table.add_row(*cells)
+            line += [duration(timed.time_ms), human(timed.achieved_flops_per_s, "FLOP/s") if timed.flops else "–"]
+        cells.append(line)
+    table = build_table(
+        columns, cells, width=width, title=f"{prediction.model}: roofline-predicted latency", show_footer=True
+    )
     return _with_note(table, note)
 
 
@@ -374,7 +352,7 @@ def roofline_json(prediction: RooflinePrediction, timing: LayerTiming | None = N
     return json.dumps(data, indent=2) + "\n"
 
 
-_ROOFLINE_CSV = ("name", "type", "category", "flops", "mac_bytes", "intensity", "bound", "predicted_ms")
+_ROOFLINE_CSV = ("name", "type", "category", "flops", "bytes_accessed", "intensity", "bound", "predicted_ms")
 
 
 def roofline_csv(prediction: RooflinePrediction, timing: LayerTiming | None = None) -> str:
@@ -391,3 +369,47 @@ def roofline_csv(prediction: RooflinePrediction, timing: LayerTiming | None = No
             cells += [timed.time_ms, timed.achieved_flops_per_s]
         writer.writerow(cells)
     return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------
+# Markdown
+# ------------------------------------------------------------------------------------------------
+
+
+def latency_markdown(measurements: Sequence[Measurement], timings: Sequence[LayerTiming] = ()) -> str:
+    """The latency table in Markdown (and, per batch with ``--per-layer``, the time by kind of work)."""
+    spec = measurements[0].spec
+    lines = [f"**{spec.model} latency on {_setup(spec)}**", "",
+             "| batch | input | median | IQR | p10 | p90 | runs | images/s | spread |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for m in measurements:
+        lines.append(
+            f"| {m.spec.batch} | {_inputs(m.spec)} | {duration(m.median_ms)} | {duration(m.iqr_ms)} | "
+            f"{duration(m.p10_ms)} | {duration(m.p90_ms)} | {m.runs} | {m.throughput_per_s:,.1f} | {m.relative_iqr:.1%} |"
+        )
+    for timing in timings:
+        lines += ["", f"Time by kind of work at {_inputs(timing.latency.spec)}:", "",
+                  "| kind | ops | time | share |", "|---|---:|---:|---:|"]
+        lines += [f"| {c.category} | {c.ops} | {duration(c.time_ms) if c.time_ms else '–'} | {c.share:.1%} |"
+                  for c in timing.categories]
+    return "\n".join(lines) + "\n"
+
+
+def machine_markdown(peaks: MachinePeaks, spec: DeviceSpec | None = None) -> str:
+    """The roofs as a Markdown table."""
+    spec_peak = spec.peak_flops(peaks.dtype) if spec is not None else None
+    lines = [f"**{peaks.device_name}** ({peaks.device}, {peaks.dtype}"
+             + (f", {_threads(peaks.threads)}" if peaks.device == "cpu" else "") + f", measured {peaks.measured_at})",
+             "", "| roof | measured |" + (f" spec sheet ({spec.name}) |" if spec else ""),
+             "|---|---:|" + ("---:|" if spec else "")]
+    rows = [
+        (f"peak compute ({peaks.gemm_size}² matmul)", human(peaks.peak_flops, "FLOP/s"),
+         human(spec_peak, "FLOP/s") if spec_peak else "–"),
+        ("memory bandwidth", human(peaks.bandwidth_bytes_per_s, "B/s"),
+         human(spec.bandwidth_bytes_per_s, "B/s") if spec else "–"),
+        ("ridge point", f"{peaks.ridge_flop_per_byte:.1f} FLOP/B",
+         f"{spec_peak / spec.bandwidth_bytes_per_s:.1f} FLOP/B" if spec and spec_peak else "–"),
+    ]
+    for name, value, sheet in rows:
+        lines.append(f"| {name} | {value} |" + (f" {sheet} |" if spec else ""))
+    return "\n".join(lines) + "\n"

@@ -1,76 +1,65 @@
-"""Rendering of the zoo listing (``costlab zoo``): a rich table, or JSON / CSV / Markdown."""
+"""``costlab zoo``: the built-in models as a table, JSON, CSV or Markdown.
+
+The number columns are the budgeted ones of :data:`costlab.cost.costs.COLUMNS` (params, MACs,
+FLOPs, bytes accessed), in every format.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from dataclasses import asdict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from costlab.render.units import human, shape
+from costlab.cost.costs import BUDGETED
+from costlab.render.layout import Col, build_table
+from costlab.units import shape, shape_text
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from costlab.zoo.summary import ZooSummary
-
-__all__ = ["render_zoo", "lint_matrix"]
-
-_FIELDS = ("name", "family", "input_shape", "params", "macs", "flops", "mac_bytes", "paper")
-
-
-def render_zoo(console: Console | None, rows: list[ZooSummary], fmt: str = "table") -> str:
-    """Print a table on ``console`` (``fmt="table"``) or return the text of json / csv / md."""
-    if fmt == "json":
-        return json.dumps([{**asdict(r), "input_shape": list(r.input_shape)} for r in rows], indent=2) + "\n"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(_FIELDS)
-        for r in rows:
-            writer.writerow([r.name, r.family, shape(r.input_shape), r.params, r.macs, r.flops, r.mac_bytes, r.paper])
-        return buffer.getvalue()
-    if fmt == "md":
-        lines = ["| model | family | input | params | MACs | memory access |", "|---|---|---|---:|---:|---:|"]
-        lines += [
-            f"| `{r.name}` | {r.family} | {shape(r.input_shape)} | {human(r.params)} | {human(r.macs)} | "
-            f"{human(r.mac_bytes, 'B')} |"
-            for r in rows
-        ]
-        return "\n".join(lines) + "\n"
-    from rich import box
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, title=f"costlab zoo · {len(rows)} models", title_justify="left")
-    for header, justify in (("Model", "left"), ("Family", "left"), ("Input", "left"), ("Params", "right"),
-                            ("MACs", "right"), ("FLOPs", "right"), ("Mem access", "right")):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    from costlab.publish.zoo import ZooRow
+
+__all__ = ["zoo_table", "zoo_json", "zoo_csv", "zoo_markdown", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 2
+
+
+def zoo_table(rows: Sequence[ZooRow], width: int) -> Table:
+    columns = [Col("Model"), Col("Family", drop=1), Col("Input", drop=2), *(Col(c.header, True) for c in BUDGETED)]
+    cells = [
+        [r.name, r.family, shape(r.input_shape), *(c.text(getattr(r.totals, c.key), total=True) for c in BUDGETED)]
+        for r in rows
+    ]
+    return build_table(columns, cells, width=width, title=f"costlab zoo · {len(rows)} models")
+
+
+def zoo_json(rows: Sequence[ZooRow]) -> str:
+    models = [
+        {"name": r.name, "family": r.family, "input_shape": list(r.input_shape),
+         **{c.key: getattr(r.totals, c.key) for c in BUDGETED}, "paper": r.paper}
+        for r in rows
+    ]
+    return json.dumps({"schema_version": SCHEMA_VERSION, "models": models}, indent=2) + "\n"
+
+
+def zoo_csv(rows: Sequence[ZooRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", "family", "input_shape", *(c.key for c in BUDGETED), "paper"])
     for r in rows:
-        table.add_row(
-            r.name, r.family, shape(r.input_shape), human(r.params), human(r.macs), human(r.flops), human(r.mac_bytes, "B")
-        )
-    assert console is not None
-    console.print(table)
-    return ""
+        writer.writerow([r.name, r.family, shape_text(r.input_shape), *(getattr(r.totals, c.key) for c in BUDGETED),
+                         r.paper])
+    return buffer.getvalue()
 
 
-def lint_matrix(console: Console, results: list) -> None:  # type: ignore[type-arg]
-    """A model × rule table of finding counts (``costlab lint --zoo``)."""
-    from rich import box
-    from rich.table import Table
-
-    from costlab.lint.rules import RULES
-
-    table = Table(box=box.SIMPLE_HEAD, title="costlab lint --zoo · findings per rule", title_justify="left")
-    table.add_column("Model")
-    for code, rule in RULES.items():
-        table.add_column(f"{code} {rule.name}", justify="right")
-    for result in results:
-        cells = []
-        for code in RULES:
-            counts = {sev: n for (rule, sev), n in result.counts.items() if rule == code}
-            parts = [f"{counts[sev]} {sev}" for sev in ("error", "warning", "info") if counts.get(sev)]
-            cells.append(", ".join(parts) if parts else ("–" if code in result.settings.select else "off"))
-        table.add_row(result.model, *cells)
-    console.print(table)
+def zoo_markdown(rows: Sequence[ZooRow]) -> str:
+    lines = ["| model | family | input | " + " | ".join(c.words for c in BUDGETED) + " |",
+             "|---|---|---|" + "---:|" * len(BUDGETED)]
+    lines += [
+        f"| `{r.name}` | {r.family} | {shape(r.input_shape)} | "
+        + " | ".join(c.text(getattr(r.totals, c.key), total=True) for c in BUDGETED) + " |"
+        for r in rows
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,8 +1,9 @@
 """Devices and dtypes for timing: validate what the user typed, synchronise, name the hardware.
 
-``--device`` is ``cpu``, ``cuda`` or ``cuda:N``; ``--dtype`` is ``float32``, ``float16`` or
-``bfloat16``. Anything else, a CUDA device that is not there, or a dtype this torch build cannot
-compute with on that device, is a :class:`DeviceError`: one line, exit 2.
+``--device`` is ``cpu``, ``cuda`` or ``cuda:N``; ``--dtype`` is any floating dtype of
+:mod:`costlab.dtypes` (``float32``, ``fp16``, ``bf16``, ``float64``, …). Anything else, a CUDA device
+that is not there, or a dtype this torch build cannot compute with on that device, is a
+:class:`DeviceError`: one line, exit 2.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from costlab import dtypes
 from costlab.errors import CostlabError, first_line
 
 if TYPE_CHECKING:
@@ -20,18 +22,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DeviceError",
-    "DTYPE_NAMES",
     "resolve_device",
     "resolve_dtype",
-    "canonical_dtype",
     "synchronize",
     "device_name",
     "fixed_threads",
 ]
-
-DTYPE_NAMES = ("float32", "float16", "bfloat16")
-_DTYPE_ALIASES = {"fp32": "float32", "float": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16"}
-
 
 class DeviceError(CostlabError):
     """An unknown or absent device, or a dtype the device cannot run."""
@@ -60,14 +56,14 @@ def resolve_device(text: str) -> torch.device:
 
 
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """``float32`` / ``float16`` / ``bfloat16`` (or fp32, fp16, half, bf16) → a dtype ``device`` can run.
+    """A floating dtype name (:mod:`costlab.dtypes`: float32, fp16, bf16, …) → a dtype ``device`` can run.
 
     "Can run" is tried, not looked up: a small convolution and matrix product at that dtype on
     that device must succeed (a torch build or GPU without the kernels fails here, in one line).
     """
     import torch
 
-    key = canonical_dtype(name)
+    key = dtypes.float_dtype(name)
     dtype = getattr(torch, key)
     try:
         _probe(device, dtype)
@@ -76,14 +72,6 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
             f"{key} does not run on {device} with this torch build ({first_line(err)}); try --dtype float32"
         ) from None
     return dtype
-
-
-def canonical_dtype(name: str) -> str:
-    """``fp16`` / ``half`` / ``float16`` → ``float16`` (and so on); DeviceError for anything else."""
-    key = _DTYPE_ALIASES.get(name.strip().lower(), name.strip().lower())
-    if key not in DTYPE_NAMES:
-        raise DeviceError(f"unknown dtype {name!r}: use one of {', '.join(DTYPE_NAMES)}")
-    return key
 
 
 def _probe(device: torch.device, dtype: torch.dtype) -> None:

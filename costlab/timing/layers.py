@@ -19,18 +19,8 @@ a few tens of µs; above 1 for tiny ops, where the call from the timing mode add
 and on CUDA, where each op is synchronised (its time includes its launch latency) while an
 untimed run overlaps launches with the GPU's work.
 
-Time categories (the buckets of the breakdown), from the cost registry's op categories:
-
-=================  ===========================================================================
-``conv``           convolutions (``Category.CONV``)
-``depthwise_conv`` depthwise convolutions (``Category.DEPTHWISE_CONV``)
-``elementwise``    ReLU & co, add, mul, bias add, inference batch norm (``Category.ELEMENTWISE``)
-``data_movement``  cat, copies, the channel shuffle's transpose copy (``DATA_MOVEMENT``), tensor
-                   creation (``CREATION``: writes memory, computes nothing) and views (``VIEW``:
-                   split, chunk, reshape — no bytes moved, but each call still costs time)
-``other``          everything else: matmul / linear, pooling and other reductions, layer norm,
-                   resampling, ops without a cost formula
-=================  ===========================================================================
+Time is reported in :data:`costlab.cost.categories.TIME_CATEGORIES`, the buckets of the
+cost registry's op categories (conv, depthwise conv, element-wise, data movement, other).
 """
 
 from __future__ import annotations
@@ -43,20 +33,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from costlab.cost import formulas
-from costlab.cost.capture import Capture, ModuleCall
-from costlab.cost.formulas import Category
+from costlab.cost.capture import no_dynamo
+from costlab.cost.categories import TIME_CATEGORIES, row_time_category, time_category
+from costlab.cost.costs import Column
+from costlab.cost.roofline import Measured
+from costlab.cost.tracker import ModuleCall, ModuleTracker
 from costlab.errors import CostlabError
+from costlab.progress import Progress, notify, part
 from costlab.timing.devices import fixed_threads, synchronize
-from costlab.timing.measure import (
-    DEFAULT_MIN_TIME_S,
-    Measurement,
-    Progress,
-    Workload,
-    load_workload,
-    time_workload,
-)
+from costlab.timing.measure import DEFAULT_MIN_TIME_S, Measurement, Workload, load_workload, time_workload
+from costlab.units import shapes_text
 
 if TYPE_CHECKING:
     from torch import nn
@@ -64,9 +53,7 @@ if TYPE_CHECKING:
     from costlab.cost.report import LayerRecord, Report
 
 __all__ = [
-    "TIME_CATEGORIES",
-    "time_category",
-    "layer_category",
+    "TIME_COLUMNS",
     "LayerTime",
     "CategoryTime",
     "LayerTiming",
@@ -76,29 +63,15 @@ __all__ = [
     "MIN_LAYER_RUNS",
 ]
 
-TIME_CATEGORIES = ("conv", "depthwise_conv", "elementwise", "data_movement", "other")
-_BUCKETS = {
-    Category.CONV: "conv",
-    Category.DEPTHWISE_CONV: "depthwise_conv",
-    Category.ELEMENTWISE: "elementwise",
-    Category.DATA_MOVEMENT: "data_movement",
-    Category.CREATION: "data_movement",
-    Category.VIEW: "data_movement",
-}
-# a row holding several kinds of op is shown as the kind that usually dominates its cost
-_ROW_PRIORITY = ("depthwise_conv", "conv", "other", "elementwise", "data_movement")
 MIN_LAYER_RUNS = 5
 
-
-def time_category(category: str) -> str:
-    """The time bucket of a cost category (see the module docstring)."""
-    return _BUCKETS.get(category, "other")
-
-
-def layer_category(row: LayerRecord) -> str:
-    """One time bucket for a whole row: its heaviest kind of op (depthwise conv, conv, other, …)."""
-    buckets = {time_category(c) for c in row.categories}
-    return next((b for b in _ROW_PRIORITY if b in buckets), "other")
+TIME_COLUMNS = (
+    Column("time_ms", "Time", "time", "ms", significant=6),
+    Column("time_share", "Share", "share of time", "%", significant=6),
+    Column("achieved_flops_per_s", "FLOP/s", "achieved FLOP/s", dash_zero=True, significant=6),
+    Column("achieved_bytes_per_s", "B/s", "achieved bytes/s", "B", significant=6),
+)
+"""The measured numbers a layer row gains with ``--device`` (profile's table, CSV, Markdown and JSON)."""
 
 
 class LayerAlignmentError(CostlabError):
@@ -117,12 +90,12 @@ class LayerTime:
     time_ms: float
     time_share: float
     flops: int
-    mac_bytes: int
+    bytes_accessed: int
 
     @property
     def intensity(self) -> float:
         """FLOP per byte of memory access (the roofline x-axis)."""
-        return self.flops / self.mac_bytes if self.mac_bytes else 0.0
+        return self.flops / self.bytes_accessed if self.bytes_accessed else 0.0
 
     @property
     def achieved_flops_per_s(self) -> float:
@@ -130,7 +103,7 @@ class LayerTime:
 
     @property
     def achieved_bytes_per_s(self) -> float:
-        return self.mac_bytes / (self.time_ms / 1e3) if self.time_ms > 0 else 0.0
+        return self.bytes_accessed / (self.time_ms / 1e3) if self.time_ms > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,7 +114,7 @@ class LayerTime:
             "time_ms": self.time_ms,
             "time_share": self.time_share,
             "flops": self.flops,
-            "mac_bytes": self.mac_bytes,
+            "bytes_accessed": self.bytes_accessed,
             "intensity": self.intensity,
             "achieved_flops_per_s": self.achieved_flops_per_s,
             "achieved_bytes_per_s": self.achieved_bytes_per_s,
@@ -192,6 +165,15 @@ class LayerTiming:
         """Rows keyed by ``LayerRecord.call``, for tables whose rows were sorted or cut."""
         return {layer.call: layer for layer in self.layers}
 
+    @property
+    def time_shares(self) -> dict[str, float]:
+        """Time category → share of the time inside ops (what lint's G4 reports)."""
+        return {c.category: c.share for c in self.categories}
+
+    def measured(self) -> Measured:
+        """The measured times, for drawing on a roofline (:func:`costlab.cost.roofline.chart`)."""
+        return Measured(tuple(l.call for l in self.layers), tuple(l.time_ms for l in self.layers), self.model_ms)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model_ms": self.model_ms,
@@ -220,7 +202,7 @@ class _Pass:
     op_buckets: list[str]
 
 
-class _TimedCapture(Capture):
+class _TimedCapture(no_dynamo, TorchDispatchMode):
     """The cost capture's module tracking, reading the clock around every op (device synchronised).
 
     Between ops it does as little as it can (a clock read, two appends): heavier Python work
@@ -230,9 +212,8 @@ class _TimedCapture(Capture):
     """
 
     def __init__(self, workload: Workload, categorize: bool) -> None:
-        ids = {id(t) for t in [*workload.model.parameters(), *workload.model.buffers()]}
-        names = {id(m): name for name, m in workload.model.named_modules()}
-        super().__init__(names, ids, fast_shapes=False)
+        super().__init__()
+        self.tracker = ModuleTracker({id(m): name for name, m in workload.model.named_modules()})
         self.device = workload.device
         self.categorize = categorize
         self.op_times_s: list[float] = []
@@ -246,26 +227,17 @@ class _TimedCapture(Capture):
         out = func(*args, **kwargs)
         synchronize(self.device)
         self.op_times_s.append(time.perf_counter() - start)
-        stack = self.state.stack
-        self.op_calls.append(stack[-1] if stack else 0)
+        self.op_calls.append(self.tracker.current_index)
         if self.categorize:
-            self.op_buckets.append(time_category(_category(func, args, kwargs, out)))
+            self.op_buckets.append(time_category(formulas.cost_of(func, args, kwargs, out).category))
         return out
-
-
-def _category(func: Any, args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> str:
-    """The cost registry's category of one executed op (views are free, unknown ops "unsupported")."""
-    formula = formulas.formula_for(func)
-    if formula is not None:
-        return formula(args, kwargs, out).category
-    return Category.VIEW if formulas.is_free(func) else "unsupported"
 
 
 def _timed_pass(workload: Workload, inputs: list[torch.Tensor], categorize: bool) -> _Pass:
     recorder = _TimedCapture(workload, categorize)
-    with torch.no_grad(), recorder.hooks(), recorder:
+    with torch.no_grad(), recorder.tracker.hooks(), recorder:
         workload.model(*inputs)
-    return _Pass(recorder.state.calls, recorder.op_calls, recorder.op_times_s, recorder.op_buckets)
+    return _Pass(recorder.tracker.calls, recorder.op_calls, recorder.op_times_s, recorder.op_buckets)
 
 
 def _check_aligned(report: Report, calls: list[ModuleCall], label: str) -> None:
@@ -311,8 +283,9 @@ def time_layers(
     is timed first (:func:`~costlab.timing.measure.time_workload`, which also warms it up), then
     instrumented passes run until at least :data:`MIN_LAYER_RUNS` are done and ``min_time_s`` is spent.
     """
-    half = (lambda f: progress(f / 2)) if progress is not None else None
-    latency = time_workload(workload, batch=batch, threads=threads, min_time_s=min_time_s, progress=half)
+    latency = time_workload(
+        workload, batch=batch, threads=threads, min_time_s=min_time_s, progress=part(progress, 0.0, 0.5)
+    )
     inputs = workload.inputs(batch)
     passes: list[_Pass] = []
     spent = 0.0
@@ -325,8 +298,7 @@ def time_layers(
             if passes and run.op_calls != passes[0].op_calls:
                 raise LayerAlignmentError(f"{workload.label}: two timed passes ran different ops")
             passes.append(run)
-            if progress is not None:
-                progress(0.5 + 0.5 * min(1.0, spent / min_time_s, len(passes) / MIN_LAYER_RUNS))
+            notify(progress, 0.5 + 0.5 * min(1.0, spent / min_time_s, len(passes) / MIN_LAYER_RUNS))
     return _aggregate(report, depth, latency, passes)
 
 
@@ -360,7 +332,7 @@ def measure_layers(
     depth: int | None = None,
     device: str = "cpu",
     batch: int | None = None,
-    dtype: str = "float32",
+    dtype: str | None = None,
     threads: int | None = None,
     channels_last: bool = False,
     min_time_s: float = DEFAULT_MIN_TIME_S,
@@ -378,8 +350,8 @@ def measure_layers(
     if report is None:
         report = costlab.profile(model, workload.input_text(batch), dtype=workload.dtype_name)
     elif tuple(map(tuple, report.input_shapes)) != workload.input_shapes(batch):
-        shown = ", ".join("x".join(map(str, s)) for s in report.input_shapes)
-        timed = ", ".join("x".join(map(str, s)) for s in workload.input_shapes(batch))
+        shown = shapes_text(report.input_shapes)
+        timed = shapes_text(workload.input_shapes(batch))
         raise LayerAlignmentError(f"the report counts input {shown} but the timing runs {timed}: use the same input")
     return time_layers(
         workload, report, depth=depth, batch=batch, threads=threads, min_time_s=min_time_s, progress=progress
@@ -392,9 +364,9 @@ def _layer_time(row: LayerRecord, time_ms: float, layer_sum_ms: float) -> LayerT
         type=row.type,
         depth=row.depth,
         call=row.call,
-        category=layer_category(row),
+        category=row_time_category(row.categories),
         time_ms=time_ms,
         time_share=time_ms / layer_sum_ms if layer_sum_ms else 0.0,
         flops=row.flops,
-        mac_bytes=row.mac_bytes,
+        bytes_accessed=row.bytes_accessed,
     )

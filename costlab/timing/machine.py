@@ -4,7 +4,7 @@
   (``2·n³`` FLOP per ``n×n @ n×n``), over a few sizes.
 * ``bandwidth_bytes_per_s``: the best of a large copy (``dst.copy_(src)``: ``n`` bytes read and
   ``n`` written) and a STREAM triad (``a = b + 2·c``: ``2n`` read, ``n`` written), on buffers far
-  larger than the last-level cache. Bytes read and written both count, as in ``mac_bytes``.
+  larger than the last-level cache. Bytes read and written both count, as in ``bytes_accessed``.
 
 Peaks are the *best* repeat, not the median: a roof is what the device can do. On CPU the whole
 measurement takes about 3–4 s at the current thread count (recorded; it is part of the cache key).
@@ -19,23 +19,22 @@ or to predict a roofline for a device that is not here.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from costlab import dtypes
+from costlab.cost.roofline import Roofs
 from costlab.errors import CostlabError
-from costlab.roofline import Roofs
+from costlab.files import atomic_write
 from costlab.timing.devices import (
     DeviceError,
-    canonical_dtype,
     device_name,
     fixed_threads,
     resolve_device,
@@ -229,25 +228,12 @@ def store(peaks: MachinePeaks) -> Path:
     text = json.dumps({"version": CACHE_VERSION, "entries": entries}, indent=2) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, text)
-    except OSError as err:
+        atomic_write(path, text)
+    except (OSError, CostlabError) as err:
         raise CostlabError(
-            f"cannot write the machine cache {path}: {err.strerror or err}; set COSTLAB_CACHE_DIR"
+            f"cannot write the machine cache {path}: {getattr(err, 'strerror', None) or err}; set COSTLAB_CACHE_DIR"
         ) from None
     return path
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half of one."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 # ------------------------------------------------------------------------------------------------
@@ -330,7 +316,7 @@ def measure_peaks(
     return MachinePeaks(
         device=str(target),
         device_name=device_name(target),
-        dtype=canonical_dtype(dtype),
+        dtype=dtypes.float_dtype(dtype),
         threads=used,
         peak_flops=peak,
         bandwidth_bytes_per_s=max(copy_rate, triad_rate),
@@ -352,7 +338,7 @@ def machine_peaks(
     import torch
 
     target = resolve_device(device)
-    dtype_name = canonical_dtype(dtype)
+    dtype_name = dtypes.float_dtype(dtype)
     used = threads if threads is not None else torch.get_num_threads()
     key = cache_key(str(target), device_name(target), dtype_name, used)
     if not refresh:

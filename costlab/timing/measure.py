@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from costlab import dtypes
 from costlab.errors import CostlabError, ForwardError, InputSpecError, first_line
+from costlab.progress import Progress, notify
+from costlab.stats import quantile
 from costlab.timing.devices import device_name, fixed_threads, resolve_device, resolve_dtype, synchronize
 
 if TYPE_CHECKING:
@@ -42,7 +45,6 @@ __all__ = [
     "measure_latency",
     "parse_batches",
     "block_size",
-    "quantile",
     "DEFAULT_MIN_TIME_S",
     "MIN_SAMPLES",
     "WARMUP_RUNS",
@@ -55,10 +57,6 @@ WARMUP_RUNS = 2
 WARMUP_FRACTION = 0.1
 MAX_OVERHEAD_RATIO = 1e-3
 IQR_WARN_RATIO = 0.10
-
-Progress = Callable[[float], None]
-"""Called with the fraction of the measurement done, from 0 to 1."""
-
 
 @dataclass(frozen=True)
 class TimingSpec:
@@ -78,20 +76,6 @@ class TimingSpec:
     def batch(self) -> int:
         """The batch size: the first dimension of the first input."""
         return self.input_shapes[0][0] if self.input_shapes and self.input_shapes[0] else 1
-
-
-def quantile(sorted_values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile of already-sorted values, interpolating linearly (as ``torch.quantile``).
-
-    >>> quantile([1.0, 2.0, 3.0, 4.0], 0.5), quantile([1.0, 2.0, 3.0, 4.0, 5.0], 0.25)
-    (2.5, 2.0)
-    """
-    if not sorted_values:
-        raise ValueError("quantile of no values")
-    position = q * (len(sorted_values) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
 @dataclass(frozen=True)
@@ -233,31 +217,28 @@ class Workload:
 
     @property
     def dtype_name(self) -> str:
-        """``float32``, ``float16`` or ``bfloat16``."""
-        return str(self.dtype).removeprefix("torch.")
+        """``float32``, ``float16``, ``bfloat16`` or ``float64``."""
+        return dtypes.name_of(self.dtype)
 
     def input_shapes(self, batch: int | None = None) -> tuple[tuple[int, ...], ...]:
         """The input shapes, with the first dimension replaced by ``batch`` when given."""
-        if batch is not None and batch < 1:
-            raise InputSpecError(f"batch must be a positive integer, got {batch}")
-        return tuple((batch, *s.shape[1:]) if batch is not None else s.shape for s in self.input_specs)
+        from costlab.load import with_batch
+
+        return tuple(spec.shape for spec in with_batch(self.input_specs, batch))
 
     def input_text(self, batch: int | None = None) -> str:
         """The inputs as a ``--input`` string (``8x3x224x224``, integer inputs with their dtype)."""
-        from costlab.load import InputSpec
+        from costlab.load import with_batch
 
-        return ",".join(
-            str(InputSpec(shape, spec.dtype)) for shape, spec in zip(self.input_shapes(batch), self.input_specs)
-        )
+        return ",".join(str(spec) for spec in with_batch(self.input_specs, batch))
 
     def inputs(self, batch: int | None = None) -> list[torch.Tensor]:
         """Random inputs on the device (floating ones at the workload's dtype)."""
         import torch
 
-        from costlab.load import InputSpec, make_inputs
+        from costlab.load import make_inputs, with_batch
 
-        specs = [InputSpec(shape, spec.dtype) for shape, spec in zip(self.input_shapes(batch), self.input_specs)]
-        tensors = make_inputs(specs, self.dtype, device=self.device)
+        tensors = make_inputs(with_batch(self.input_specs, batch), self.dtype, device=self.device)
         if self.channels_last:
             tensors = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in tensors]
         return tensors
@@ -283,10 +264,11 @@ def load_workload(
     input_shape: str | Sequence[int] | Sequence[Sequence[int]] | None = None,
     *,
     device: str = "cpu",
-    dtype: str = "float32",
+    dtype: str | None = None,
     channels_last: bool = False,
 ) -> Workload:
-    """Build ``model`` (an ``nn.Module`` or a spec) for real, in eval mode, on ``device`` at ``dtype``.
+    """Build ``model`` (an ``nn.Module`` or a spec) for real, in eval mode, on ``device`` at ``dtype``
+    (None: the model's own floating dtype, float32 for one without floating parameters).
 
     The device and dtype are checked first (:class:`~costlab.timing.devices.DeviceError`), so a
     typo fails before a large model is built.
@@ -296,7 +278,7 @@ def load_workload(
     from costlab.load import instantiate
 
     target = resolve_device(device)
-    float_dtype = resolve_dtype(dtype, target)
+    float_dtype = resolve_dtype(dtype, target) if dtype is not None else None
     try:
         built = instantiate(model, input_shape)
     except CostlabError:
@@ -305,12 +287,17 @@ def load_workload(
         raise ForwardError(
             f"building {model if isinstance(model, str) else type(model).__name__} failed: {first_line(err)}"
         ) from None
+    if float_dtype is None:
+        own = next((p.dtype for p in built.model.parameters() if p.is_floating_point()), torch.float32)
+        float_dtype = resolve_dtype(dtypes.name_of(own), target)
     try:
         module = built.model.eval().to(device=target, dtype=float_dtype)
         if channels_last:
             module = module.to(memory_format=torch.channels_last)
     except RuntimeError as err:
-        raise ForwardError(f"{built.label}: cannot move the model to {target} at {dtype}: {first_line(err)}") from None
+        raise ForwardError(
+            f"{built.label}: cannot move the model to {target} at {dtypes.name_of(float_dtype)}: {first_line(err)}"
+        ) from None
     return Workload(built.label, module, built.input_specs, target, float_dtype, channels_last)
 
 
@@ -381,8 +368,7 @@ def _blocks(
         elapsed = _timeit(fn, number, device)
         times.append(elapsed)
         total += elapsed
-        if progress is not None:
-            progress(min(1.0, total / min_time_s, len(times) / MIN_SAMPLES))
+        notify(progress, min(1.0, total / min_time_s, len(times) / MIN_SAMPLES))
     return times
 
 
@@ -422,7 +408,7 @@ def measure_latency(
     *,
     device: str = "cpu",
     batch: int | None = None,
-    dtype: str = "float32",
+    dtype: str | None = None,
     threads: int | None = None,
     channels_last: bool = False,
     min_time_s: float = DEFAULT_MIN_TIME_S,
@@ -431,7 +417,8 @@ def measure_latency(
     """The latency of one forward pass of ``model`` (an ``nn.Module`` or a spec) on ``device``.
 
     ``batch`` replaces the first input dimension; ``threads`` fixes torch's intra-op threads (None:
-    the current setting, recorded); ``dtype`` is float32, float16 or bfloat16; ``channels_last``
+    the current setting, recorded); ``dtype`` is a floating dtype (:mod:`costlab.dtypes`; None: the
+    model's own); ``channels_last``
     uses the NHWC memory format for the model and its 4-d inputs.
     """
     workload = load_workload(model, input_shape, device=device, dtype=dtype, channels_last=channels_last)

@@ -1,0 +1,263 @@
+"""The roofline model: what a layer can at best achieve on a device, and how long it must take.
+
+A device has two roofs: its peak arithmetic rate ``peak_flops`` (FLOP/s) and its memory bandwidth
+``bandwidth_bytes_per_s``. A layer doing ``flops`` of arithmetic over ``bytes_accessed`` of memory access
+(its intensity is ``flops / bytes_accessed`` FLOP/B) can at best run at
+``min(peak_flops, intensity · bandwidth)``, so it takes at least
+
+    predicted time = max(flops / peak_flops, bytes_accessed / bandwidth_bytes_per_s)
+
+— compute-bound right of the ridge point ``peak_flops / bandwidth`` (FLOP/B), memory-bound left
+of it. The model's predicted latency is the sum over its layers (each layer bound by its own roof;
+this is at least the single-roof bound of the whole model's totals, :attr:`RooflinePrediction.bound_ms`).
+
+``bytes_accessed`` counts every tensor an op touches once, with no cache reuse (ShuffleNet V2's memory
+access cost), so the prediction ignores caches (pessimistic for small tensors) and launch and
+framework overhead (optimistic for small layers). Pure arithmetic on a Report and two numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from costlab.cost.categories import row_time_category
+from costlab.units import shapes_text
+
+if TYPE_CHECKING:
+    from costlab.cost.report import Report
+
+__all__ = [
+    "Roofs",
+    "LayerPrediction",
+    "RooflinePrediction",
+    "RooflinePoint",
+    "RooflineChart",
+    "Measured",
+    "predict",
+    "chart",
+]
+
+
+@dataclass(frozen=True)
+class Roofs:
+    """A device's two roofs, and where they came from (``label``: measured, cached, spec sheet)."""
+
+    peak_flops: float
+    bandwidth_bytes_per_s: float
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.peak_flops <= 0 or self.bandwidth_bytes_per_s <= 0:
+            raise ValueError(
+                f"roofs must be positive, got {self.peak_flops} FLOP/s and {self.bandwidth_bytes_per_s} B/s"
+            )
+
+    @property
+    def ridge_flop_per_byte(self) -> float:
+        """The intensity where the two roofs meet: peak_flops / bandwidth."""
+        return self.peak_flops / self.bandwidth_bytes_per_s
+
+    def attainable_flops(self, intensity: float) -> float:
+        """The roof at ``intensity`` FLOP/B: min(peak, intensity × bandwidth), in FLOP/s."""
+        return min(self.peak_flops, intensity * self.bandwidth_bytes_per_s)
+
+    def time_s(self, flops: float, bytes_accessed: float) -> float:
+        """The roofline's lower bound on the time of ``flops`` over ``bytes_accessed``."""
+        return max(flops / self.peak_flops, bytes_accessed / self.bandwidth_bytes_per_s)
+
+    def bound(self, flops: float, bytes_accessed: float) -> str:
+        """``compute`` or ``memory``: which roof limits this work."""
+        return "compute" if flops / self.peak_flops >= bytes_accessed / self.bandwidth_bytes_per_s else "memory"
+
+
+@dataclass(frozen=True)
+class LayerPrediction:
+    """One row of ``Report.layers(depth)`` placed on its roof."""
+
+    name: str
+    type: str
+    depth: int
+    call: int
+    category: str
+    flops: int
+    bytes_accessed: int
+    predicted_ms: float
+    bound: str
+
+    @property
+    def intensity(self) -> float:
+        return self.flops / self.bytes_accessed if self.bytes_accessed else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "depth": self.depth,
+            "category": self.category,
+            "flops": self.flops,
+            "bytes_accessed": self.bytes_accessed,
+            "intensity": self.intensity,
+            "predicted_ms": self.predicted_ms,
+            "bound": self.bound,
+        }
+
+
+@dataclass(frozen=True)
+class RooflinePrediction:
+    """Predicted latency per layer and for the model on one pair of roofs."""
+
+    model: str
+    input_shapes: tuple[tuple[int, ...], ...]
+    roofs: Roofs
+    layers: tuple[LayerPrediction, ...]
+    flops: int
+    bytes_accessed: int
+
+    @property
+    def predicted_ms(self) -> float:
+        """The model's predicted latency: the sum of its layers' predictions."""
+        return sum(layer.predicted_ms for layer in self.layers)
+
+    @property
+    def bound_ms(self) -> float:
+        """The single-roof bound of the model's totals (≤ :attr:`predicted_ms`)."""
+        return self.roofs.time_s(self.flops, self.bytes_accessed) * 1e3
+
+    @property
+    def intensity(self) -> float:
+        return self.flops / self.bytes_accessed if self.bytes_accessed else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "peak_flops": self.roofs.peak_flops,
+            "bandwidth_bytes_per_s": self.roofs.bandwidth_bytes_per_s,
+            "ridge_flop_per_byte": self.roofs.ridge_flop_per_byte,
+            "roofs": self.roofs.label,
+            "flops": self.flops,
+            "bytes_accessed": self.bytes_accessed,
+            "intensity": self.intensity,
+            "predicted_ms": self.predicted_ms,
+            "bound_ms": self.bound_ms,
+            "layers": [layer.to_dict() for layer in self.layers],
+        }
+
+
+def predict(report: Report, roofs: Roofs, depth: int | None = None) -> RooflinePrediction:
+    """Place every row of ``report.layers(depth)`` on ``roofs``: its predicted time and bound."""
+    layers = tuple(
+        LayerPrediction(
+            name=row.name,
+            type=row.type,
+            depth=row.depth,
+            call=row.call,
+            category=row_time_category(row.categories),
+            flops=row.flops,
+            bytes_accessed=row.bytes_accessed,
+            predicted_ms=roofs.time_s(row.flops, row.bytes_accessed) * 1e3,
+            bound=roofs.bound(row.flops, row.bytes_accessed),
+        )
+        for row in report.layers(depth)
+    )
+    totals = report.totals
+    shapes = tuple(tuple(s) for s in report.input_shapes)
+    return RooflinePrediction(report.model, shapes, roofs, layers, totals.flops, totals.bytes_accessed)
+
+
+# ------------------------------------------------------------------------------------------------
+# What the chart shows
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RooflinePoint:
+    """One dot: a layer (or the whole model) at (intensity, FLOP/s), with its share of the time."""
+
+    name: str
+    type: str
+    category: str
+    intensity: float
+    flops_per_s: float
+    time_share: float
+    time_ms: float
+
+
+@dataclass(frozen=True)
+class RooflineChart:
+    """Everything a roofline figure draws; ``measured`` says whether the dots are timed or predicted."""
+
+    title: str
+    roofs: Roofs
+    points: tuple[RooflinePoint, ...]
+    model_point: RooflinePoint
+    measured: bool
+    hidden_layers: int
+    hidden_share: float
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Measured times to draw instead of the prediction's: per row of the prediction (by ``call``),
+    and the whole model's latency."""
+
+    calls: tuple[int, ...]
+    times_ms: tuple[float, ...]
+    model_ms: float
+
+
+def chart(prediction: RooflinePrediction, measured: Measured | None = None, title: str | None = None) -> RooflineChart:
+    """The points of a roofline figure: measured when given, else predicted.
+
+    Measured dots sit at the achieved FLOP/s (flops / measured time); predicted dots sit on their
+    roof. Layers without FLOPs or bytes have no place on log axes: they are counted in
+    ``hidden_layers`` / ``hidden_share`` instead. ``measured`` must be aligned with the prediction's rows.
+    """
+    if measured is not None:
+        if list(measured.calls) != [layer.call for layer in prediction.layers]:
+            raise ValueError("the timing's rows are not the prediction's rows: use the same report and depth")
+        times_ms = list(measured.times_ms)
+        model_ms = measured.model_ms
+    else:
+        times_ms = [layer.predicted_ms for layer in prediction.layers]
+        model_ms = prediction.predicted_ms
+    total_ms = sum(times_ms)
+    points, hidden, hidden_ms = [], 0, 0.0
+    for layer, ms in zip(prediction.layers, times_ms):
+        if layer.flops <= 0 or layer.bytes_accessed <= 0 or ms <= 0:
+            hidden += 1
+            hidden_ms += ms
+            continue
+        share = ms / total_ms if total_ms else 0.0
+        points.append(
+            RooflinePoint(
+                layer.name or "(model)",
+                layer.type,
+                layer.category,
+                layer.intensity,
+                layer.flops / (ms / 1e3),
+                share,
+                ms,
+            )
+        )
+    model_point = RooflinePoint(
+        prediction.model,
+        "model",
+        "model",
+        prediction.intensity,
+        prediction.flops / (model_ms / 1e3) if model_ms > 0 else 0.0,
+        1.0,
+        model_ms,
+    )
+    kind = "measured" if measured is not None else "predicted"
+    shapes = shapes_text(prediction.input_shapes)
+    return RooflineChart(
+        title=title or f"{prediction.model} ({shapes}): {kind} roofline",
+        roofs=prediction.roofs,
+        points=tuple(points),
+        model_point=model_point,
+        measured=measured is not None,
+        hidden_layers=hidden,
+        hidden_share=hidden_ms / total_ms if total_ms else 0.0,
+    )

@@ -1,0 +1,234 @@
+"""``costlab profile`` output: the per-layer table (rich), JSON, CSV and Markdown.
+
+Every number column comes from :data:`costlab.cost.costs.COLUMNS` (and, with ``--device``,
+:data:`costlab.timing.layers.TIME_COLUMNS`): a column added there appears in all four formats.
+Renderers format; they never compute a cost.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from costlab.cost.costs import COLUMNS, SORTABLE, Column
+from costlab.cost.report import layer_dict
+from costlab.render.layout import Col, build_table
+from costlab.units import duration, human, shape, shape_text
+
+if TYPE_CHECKING:
+    from costlab.cost.report import LayerRecord, Report
+    from costlab.timing.layers import LayerTime, LayerTiming
+
+__all__ = [
+    "SORT_FIELDS",
+    "select_rows",
+    "display_name",
+    "header_line",
+    "profile_table",
+    "profile_json",
+    "profile_csv",
+    "profile_markdown",
+]
+
+SORT_FIELDS = ("order", *SORTABLE)
+_TABLE = tuple(c for c in COLUMNS if c.table)
+_DROP = {"elementwise_ops": 3, "intensity": 4}
+"""On a narrow terminal the table leaves out Output, Type, then these (the rest always show)."""
+
+
+def _time_columns() -> tuple[Column, ...]:
+    from costlab.timing.layers import TIME_COLUMNS
+
+    return TIME_COLUMNS
+
+
+def display_name(row: LayerRecord) -> str:
+    """The model's own row (ops in its top-level forward) has no path: show it as ``(model)``."""
+    return row.name or "(model)"
+
+
+def select_rows(rows: Sequence[LayerRecord], sort: str = "order", top: int | None = None) -> list[LayerRecord]:
+    """The layer rows to show: sorted by a field (descending; "order" keeps execution order), cut to ``top``."""
+    chosen = list(rows)
+    if sort != "order":
+        chosen = sorted(chosen, key=lambda row: getattr(row, sort), reverse=True)
+    return chosen[:top] if top is not None else chosen
+
+
+def header_line(report: Report) -> str:
+    inputs = ", ".join(shape(s) for s in report.input_shapes)
+    how = "shapes only, on the meta device" if report.captured_on == "meta" else f"real tensors on {report.captured_on}"
+    return f"{report.model} · input {inputs} · {report.dtype} · counted with {how}"
+
+
+def _measured(timing: LayerTiming | None, row: LayerRecord) -> LayerTime | None:
+    return timing.by_call().get(row.call) if timing is not None else None
+
+
+# -- the terminal -----------------------------------------------------------------------------
+
+
+def _layer_table(
+    report: Report, rows: Sequence[LayerRecord], shown_of: int | None, timing: LayerTiming | None, width: int
+) -> RenderableType:
+    totals = report.totals
+    columns = [Col("Layer", footer="total"), Col("Type", drop=2), Col("Output", drop=1)]
+    columns += [Col(c.header, True, c.text(getattr(totals, c.key), total=True), _DROP.get(c.key)) for c in _TABLE]
+    timed = _time_columns() if timing is not None else ()
+    if timing is not None:
+        columns += [Col(timed[0].header, True, duration(timing.layer_sum_ms)), Col(timed[1].header, True, "100%")]
+        columns += [Col(c.header, True, drop=5 + i) for i, c in enumerate(timed[2:])]
+    cells = []
+    for row in rows:
+        line = [display_name(row), row.type, shape(row.output_shape), *(c.text(getattr(row, c.key)) for c in _TABLE)]
+        layer = _measured(timing, row)
+        line += [c.text(getattr(layer, c.key)) if layer is not None else "–" for c in timed]
+        cells.append(line)
+    caption = f"{len(rows)} of {shown_of} rows shown" if shown_of and shown_of > len(rows) else None
+    return build_table(columns, cells, width=width, title=header_line(report), caption=caption, show_footer=True)
+
+
+def _category_table(report: Report, width: int) -> RenderableType:
+    totals = report.totals
+    rows = []
+    for category, entry in report.by_category().items():
+        share = entry["bytes_accessed"] / totals.bytes_accessed if totals.bytes_accessed else 0.0
+        rows.append(
+            [
+                category,
+                str(entry["ops"]),
+                human(entry["macs"]) if entry["macs"] else "–",
+                human(entry["flops"]) if entry["flops"] else "–",
+                human(entry["bytes_accessed"], "B"),
+                f"{share:.1%}",
+            ]
+        )
+    columns = [Col("Category"), Col("Ops", True, drop=2), Col("MACs", True), Col("FLOPs", True, drop=1),
+               Col("Mem access", True), Col("Share of mem access", True)]
+    return build_table(columns, rows, width=width, title="By category")
+
+
+def _summary(report: Report) -> Text:
+    totals = report.totals
+    return Text.assemble(
+        ("params ", "dim"), human(totals.params), (f" ({human(totals.param_bytes, 'B')})", "dim"),
+        ("  MACs ", "dim"), human(totals.macs),
+        ("  FLOPs ", "dim"), human(totals.flops),
+        ("  memory access ", "dim"), human(totals.bytes_accessed, "B"),
+        ("  intensity ", "dim"), f"{totals.intensity:.1f} FLOP/B",
+        ("  element-wise ", "dim"), f"{totals.elementwise_ops} ops on {human(totals.elementwise_elems)} elements",
+    )
+
+
+def profile_table(
+    report: Report,
+    rows: Sequence[LayerRecord],
+    *,
+    width: int,
+    shown_of: int | None = None,
+    timing: LayerTiming | None = None,
+) -> RenderableType:
+    """The per-layer table, the totals, the breakdown by category (and, with ``timing``, the time by kind)."""
+    parts: list[RenderableType] = [_layer_table(report, rows, shown_of, timing, width), _summary(report)]
+    if timing is not None:
+        spec = timing.latency.spec
+        parts.append(
+            Text.assemble(
+                ("latency ", "dim"), duration(timing.model_ms),
+                (f" (whole model on {spec.device}, median of {timing.latency.runs} runs)", "dim"),
+                ("  layers sum ", "dim"), duration(timing.layer_sum_ms),
+                (f" ({timing.coverage:.0%} of it: each op timed alone, synchronised)", "dim"),
+                ("  throughput ", "dim"), f"{timing.latency.throughput_per_s:.1f} images/s",
+            )
+        )
+    parts += [Text(""), _category_table(report, width)]
+    if timing is not None:
+        from costlab.render.timing import category_time_table
+
+        parts.append(category_time_table(timing, width=width))
+    return Group(*parts)
+
+
+# -- machine-readable ---------------------------------------------------------------------------
+
+
+def profile_json(
+    report: Report,
+    depth: int | None = None,
+    rows: Sequence[LayerRecord] | None = None,
+    timing: LayerTiming | None = None,
+) -> str:
+    """The Report's JSON contract; with ``timing``, each layer gains its measured fields and a
+    top-level ``timing`` object holds the whole-model latency and the breakdown by kind of work."""
+    data = report.to_dict(depth)
+    chosen = rows if rows is not None else report.layers(depth)
+    layers = []
+    for row in chosen:
+        layer = _measured(timing, row)
+        layers.append({**layer_dict(row), **({c.key: getattr(layer, c.key) for c in _time_columns()} if layer else {})})
+    data["layers"] = layers
+    if timing is not None:
+        summary: dict[str, Any] = timing.to_dict()
+        summary.pop("layers")
+        data["timing"] = {**summary, "latency": timing.latency.to_dict()}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def profile_csv(rows: Sequence[LayerRecord], timing: LayerTiming | None = None) -> str:
+    """One line per layer, raw numbers (no units), for pandas or a spreadsheet."""
+    timed = _time_columns() if timing is not None else ()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", "type", "depth", "output_shape", *(c.key for c in COLUMNS), *(c.key for c in timed)])
+    for row in rows:
+        layer = _measured(timing, row)
+        writer.writerow(
+            [
+                row.name,
+                row.type,
+                row.depth,
+                shape_text(row.output_shape),
+                *(c.raw(getattr(row, c.key)) for c in COLUMNS),
+                *((c.raw(getattr(layer, c.key)) if layer is not None else "") for c in timed),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def profile_markdown(report: Report, rows: Sequence[LayerRecord], timing: LayerTiming | None = None) -> str:
+    """A GitHub-flavoured table with human units, then the totals and the breakdown by category."""
+    timed = _time_columns()[:2] if timing is not None else ()
+    headers = ["layer", "type", "output", *(c.words for c in _TABLE), *(c.words for c in timed)]
+    lines = [
+        f"**{header_line(report)}**",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|---|---|---|" + "---:|" * (len(headers) - 3),
+    ]
+    for row in rows:
+        layer = _measured(timing, row)
+        cells = [f"`{display_name(row)}`", row.type, shape(row.output_shape), *(c.text(getattr(row, c.key)) for c in _TABLE)]
+        cells += [c.text(getattr(layer, c.key)) if layer is not None else "–" for c in timed]
+        lines.append("| " + " | ".join(cells) + " |")
+    totals = report.totals
+    total_cells = ["**total**", "", "", *(f"**{c.text(getattr(totals, c.key), total=True)}**" for c in _TABLE)]
+    if timing is not None:
+        total_cells += [f"**{duration(timing.layer_sum_ms)}**", "100%"]
+    lines.append("| " + " | ".join(total_cells) + " |")
+    if timing is not None:
+        lines += ["", f"Whole-model latency: {duration(timing.model_ms)} (median of {timing.latency.runs} runs); "
+                  f"the layers sum to {duration(timing.layer_sum_ms)} ({timing.coverage:.0%})."]
+    lines += ["", "| category | ops | MACs | FLOPs | memory access | share of memory access |", "|---|---:|---:|---:|---:|---:|"]
+    for category, entry in report.by_category().items():
+        share = entry["bytes_accessed"] / totals.bytes_accessed if totals.bytes_accessed else 0.0
+        lines.append(
+            f"| {category} | {entry['ops']} | {human(entry['macs'])} | {human(entry['flops'])} | "
+            f"{human(entry['bytes_accessed'], 'B')} | {share:.1%} |"
+        )
+    return "\n".join(lines) + "\n"

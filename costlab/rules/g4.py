@@ -1,0 +1,93 @@
+"""G4 — element-wise operations are non-negligible (ShuffleNet V2, Sec. 2, Table 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from costlab.cost.capture import OpRecord
+from costlab.cost.categories import Category
+from costlab.cost.report import Report
+from costlab.rules.findings import Finding
+from costlab.rules.registry import Context, Param, rule
+from costlab.units import human
+
+__all__ = ["elementwise_operations"]
+
+
+def _is_batch_norm(op: OpRecord) -> bool:
+    return "batch_norm" in op.op
+
+
+@rule(
+    "G4",
+    "elementwise-operations",
+    "the share of memory access spent in element-wise ops (ReLU, add, bias, activations)",
+    max_share=Param(0.35, 0.0, "warn when element-wise ops take more than this share of memory access"),
+    info_share=Param(0.15, 0.0, "report as info above this share"),
+    count_batch_norm=Param(0, 0, "1: count inference batch norm as element-wise (0: it folds into the conv)"),
+)
+def elementwise_operations(report: Report, options: Mapping[str, float], severity: str, context: Context) -> list[Finding]:
+    """G4. Inference batch norm is left out by default: deployment folds it into the preceding
+    conv, and the paper's list is ReLU, AddTensor and AddBias. Depthwise convs have the same
+    low-intensity profile; their share is reported as evidence beside, never added in."""
+    with_bn = bool(options["count_batch_norm"])
+    counted = [op for op in report.ops if op.cost.category == Category.ELEMENTWISE and (with_bn or not _is_batch_norm(op))]
+    folded = 0 if with_bn else sum(op.cost.bytes_accessed for op in report.ops if _is_batch_norm(op))
+    total = report.totals.bytes_accessed - folded
+    if total <= 0 or not counted:
+        return []
+    elementwise = sum(op.cost.bytes_accessed for op in counted)
+    depthwise = sum(op.cost.bytes_accessed for op in report.ops if op.cost.category == Category.DEPTHWISE_CONV)
+    share = elementwise / total
+    if share <= options["info_share"]:
+        return []
+    time_share = context.time_shares.get("elementwise")
+    level = severity if share > options["max_share"] else "info"
+    biggest = sorted(counted, key=lambda op: op.cost.bytes_accessed, reverse=True)[:3]
+    contributors = [
+        {
+            "module": report.calls[op.call].name,
+            "module_type": report.calls[op.call].type,
+            "op": op.op,
+            "shape": list(op.output_shapes[0]) if op.output_shapes else [],
+            "bytes_accessed": op.cost.bytes_accessed,
+        }
+        for op in biggest
+    ]
+    listed = ", ".join(
+        f"{c['module'] or '(model)'} ({c['module_type']}: {c['op'].removeprefix('aten.')}) on "
+        f"{'×'.join(map(str, c['shape']))} ({human(c['bytes_accessed'], 'B')})"
+        for c in contributors
+    )
+    root = report.calls[0] if report.calls else None
+    return [
+        Finding(
+            rule="G4",
+            severity=level,
+            module="",
+            module_type=root.type if root else "",
+            op=f"{len(counted)} element-wise ops",
+            message=(
+                (
+                    f"element-wise ops take {time_share:.0%} of the time on {context.device} (batch norm included) "
+                    "and "
+                    if time_share is not None
+                    else "element-wise ops take "
+                )
+                + f"{share:.0%} of memory access ({human(elementwise, 'B')} of "
+                f"{human(total, 'B')}, {len(counted)} ops; depthwise convs another {depthwise / total:.0%}); "
+                f"largest: {listed}"
+            ),
+            fix="fuse activations and adds into the preceding op; avoid ReLUs and shortcuts on thick maps",
+            evidence={
+                "share": round(share, 4),
+                "elementwise_bytes": elementwise,
+                "total_bytes": total,
+                "elementwise_ops": len(counted),
+                "depthwise_share": round(depthwise / total, 4),
+                "batch_norm_counted": with_bn,
+                "time_share": time_share,
+                "largest": contributors,
+            },
+        )
+    ]

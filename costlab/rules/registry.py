@@ -1,0 +1,66 @@
+"""The lint rule registry: each rule is a function ``(Report, thresholds, severity, Context) -> [Finding]``
+registered with :func:`rule`, which also declares its thresholds (name, default, minimum, meaning).
+
+One registry, like the cost formulas: the rules live one per file (:mod:`costlab.rules.g1` …
+:mod:`~costlab.rules.g4`), their thresholds are configurable in ``[tool.costlab.lint.G1]`` etc.
+(:mod:`costlab.rules.settings`), and registering a code twice is a bug that raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from costlab.cost.report import Report
+from costlab.rules.findings import Finding
+
+__all__ = ["Param", "Rule", "RULES", "Context", "Check", "rule"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A rule threshold: its default, the smallest value that makes sense, and what it means."""
+
+    default: float
+    minimum: float
+    help: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rule may know beyond the counts: measured time by kind of work, when there is one.
+
+    ``time_shares`` maps a time category (``elementwise``, ``depthwise_conv``, …; see
+    :data:`costlab.cost.categories.TIME_CATEGORIES`) to its share of the measured per-layer time.
+    """
+
+    time_shares: Mapping[str, float] = field(default_factory=dict)
+    device: str = ""
+
+
+Check = Callable[[Report, Mapping[str, float], str, Context], list[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    severity: str
+    check: Check
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str, name: str, summary: str, severity: str = "warning", **params: Param) -> Callable[[Check], Check]:
+    """Register a rule function under ``code`` with its default severity and thresholds."""
+
+    def decorate(check: Check) -> Check:
+        if code in RULES:
+            raise ValueError(f"lint rule {code} is registered twice")
+        RULES[code] = Rule(code, name, summary, severity, check, params)
+        return check
+
+    return decorate

@@ -1,0 +1,180 @@
+"""Every number, shape and duration costlab prints or reads, formatted and parsed in one place.
+
+Decimal (SI) prefixes throughout, as papers and torchvision print them: ``3.50 M`` params,
+``300.8 M`` MACs, ``14.2 MB``. Shapes are written two ways: ``1×3×224×224`` in tables and prose,
+``1x3x224x224`` where the text is something a user can type back (``--input``, CSV cells).
+Quantities read from configs and options carry their unit: ``"350M"``, ``"12 MB"``, ``"8 ms"``, ``"5%"``.
+
+This module imports nothing beyond the standard library, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+
+from costlab.errors import CostlabError
+
+__all__ = [
+    "human",
+    "shape",
+    "shape_text",
+    "shapes_text",
+    "duration",
+    "QuantityError",
+    "QUANTITY_KINDS",
+    "parse_quantity",
+    "format_quantity",
+    "format_delta",
+    "finite_number",
+]
+
+_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
+
+
+def human(value: float, unit: str = "") -> str:
+    """Scale ``value`` to K/M/G/T and keep three significant digits (four from 100 up).
+
+    >>> human(3_504_872), human(300_774_272), human(14_218_000, "B"), human(512)
+    ('3.50 M', '300.8 M', '14.2 MB', '512')
+    """
+    magnitude = abs(value)
+    for scale, prefix in _PREFIXES:
+        if magnitude >= scale:
+            return f"{_digits(value / scale)} {prefix}{unit}"
+    if float(value).is_integer():
+        return f"{int(value)}{' ' + unit if unit else ''}"
+    return f"{_digits(value)}{' ' + unit if unit else ''}"
+
+
+def _digits(scaled: float) -> str:
+    return f"{scaled:.2f}" if abs(scaled) < 10 else f"{scaled:.1f}"
+
+
+def shape(dims: Sequence[int] | None) -> str:
+    """``(1, 32, 112, 112)`` → ``1×32×112×112`` (for tables and prose); None → ``""``."""
+    if dims is None:
+        return ""
+    return "×".join(str(d) for d in dims)
+
+
+def shape_text(dims: Sequence[int] | None) -> str:
+    """``(1, 3, 224, 224)`` → ``1x3x224x224``: the form ``--input`` takes (and CSV cells hold)."""
+    if dims is None:
+        return ""
+    return "x".join(str(d) for d in dims)
+
+
+def shapes_text(shapes: Iterable[Sequence[int]], separator: str = ", ") -> str:
+    """Several shapes in the ``--input`` form: ``1x3x224x224, 1x10`` (``separator=","``: typeable back)."""
+    return separator.join(shape_text(s) for s in shapes)
+
+
+def duration(ms: float) -> str:
+    """``0.0123`` → ``12.3 µs``; ``4.56`` → ``4.56 ms``; ``1234`` → ``1.23 s`` (three significant digits)."""
+    if ms >= 1000:
+        return f"{ms / 1000:.3g} s"
+    if ms >= 1:
+        return f"{ms:.3g} ms"
+    return f"{ms * 1000:.3g} µs"
+
+
+# ------------------------------------------------------------------------------------------------
+# Quantities with units (configs, budgets, --fail-over)
+# ------------------------------------------------------------------------------------------------
+
+QUANTITY_KINDS = ("count", "bytes", "ms", "percent")
+"""What a number measures. :func:`parse_quantity` returns counts and bytes as they are,
+times in milliseconds, and percentages as fractions (``"5%"`` → 0.05)."""
+
+_K, _M, _G, _T = (Decimal(10) ** e for e in (3, 6, 9, 12))
+_SCALES: dict[str, dict[str, Decimal]] = {
+    "count": {"": Decimal(1), "k": _K, "K": _K, "M": _M, "G": _G, "T": _T},
+    "bytes": {"": Decimal(1), "B": Decimal(1), "K": _K, "k": _K, "KB": _K, "kB": _K, "M": _M, "MB": _M,
+              "G": _G, "GB": _G, "T": _T, "TB": _T,
+              "KiB": Decimal(2) ** 10, "MiB": Decimal(2) ** 20, "GiB": Decimal(2) ** 30, "TiB": Decimal(2) ** 40},
+    "ms": {"": Decimal(1), "ms": Decimal(1), "s": Decimal(1000), "us": Decimal("0.001"), "µs": Decimal("0.001"),
+           "ns": Decimal("0.000001")},
+    "percent": {"": Decimal(1), "%": Decimal(1)},
+}
+_WHAT = {"count": "a count", "bytes": "a size in bytes", "ms": "a time", "percent": "a percentage"}
+_EXAMPLE = {"count": '"350M"', "bytes": '"12 MB"', "ms": '"8 ms"', "percent": '"5%"'}
+_QUANTITY = re.compile(r"\s*(?P<number>[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[^\s\d.+-]*)\s*")
+
+
+class QuantityError(CostlabError):
+    """A number with a unit that cannot be read; the message says what to write instead."""
+
+
+def parse_quantity(text: str | int | float, kind: str) -> float:
+    """Read a number with its unit: counts and bytes as they are, times in ms, percentages as fractions.
+
+    ``kind`` is one of :data:`QUANTITY_KINDS`. Prefixes are decimal (SI), as costlab prints them;
+    ``KiB``/``MiB``/``GiB`` are binary. A plain number is taken in the kind's base unit (a count,
+    bytes, milliseconds, percent).
+
+    >>> parse_quantity("350M", "count"), parse_quantity("12 MB", "bytes"), parse_quantity("1.5 s", "ms")
+    (350000000.0, 12000000.0, 1500.0)
+    >>> parse_quantity("5%", "percent"), parse_quantity(7, "percent")
+    (0.05, 0.07)
+    """
+    if kind not in _SCALES:
+        raise ValueError(f"unknown quantity kind {kind!r}: one of {', '.join(QUANTITY_KINDS)}")
+    shown = f'"{text}"' if isinstance(text, str) else repr(text)
+    hint = f"{shown} is not {_WHAT[kind]}; write e.g. {_EXAMPLE[kind]}"
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise QuantityError(hint)
+    if isinstance(text, (int, float)):
+        if isinstance(text, float) and not math.isfinite(text):
+            raise QuantityError(hint)
+        number, unit = Decimal(str(text)), ""
+    else:
+        match = _QUANTITY.fullmatch(text)
+        if match is None:
+            raise QuantityError(hint)
+        try:
+            number = Decimal(match["number"].replace("_", ""))
+        except InvalidOperation:
+            raise QuantityError(hint) from None
+        unit = match["unit"]
+        if unit not in _SCALES[kind]:
+            other = next((k for k in QUANTITY_KINDS if k != kind and unit and unit in _SCALES[k]), None)
+            if other is not None:
+                raise QuantityError(f"{shown} is {_WHAT[other]}, not {_WHAT[kind]}; write e.g. {_EXAMPLE[kind]}")
+            raise QuantityError(hint)
+    if number < 0:
+        raise QuantityError(f"{shown} is negative; a limit is 0 or more, e.g. {_EXAMPLE[kind]}")
+    value = number * _SCALES[kind][unit]
+    if kind == "percent":
+        value /= 100
+    return float(value)
+
+
+def format_quantity(value: float, unit: str = "") -> str:
+    """``300e6`` → ``300 M``, ``318.4e6`` → ``318.4 M``, ``12e6, "B"`` → ``12 MB``, ``8.25, "ms"`` → ``8.25 ms``.
+
+    Three significant digits (four from 100 up), trailing zeros dropped, so a limit reads as it was written.
+    """
+    if unit == "ms":
+        digits = 0 if value >= 100 else 1 if value >= 10 else 2
+        return f"{_trim(f'{value:.{digits}f}')} ms"
+    if unit == "findings":
+        return f"{value:.0f}"
+    number, _, suffix = human(value, unit).partition(" ")
+    return f"{_trim(number)} {suffix}".rstrip() if suffix else _trim(number)
+
+
+def _trim(number: str) -> str:
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def format_delta(fraction: float) -> str:
+    """``0.0613`` → ``+6.1%``, ``-0.03`` → ``-3.0%``, ``0`` → ``+0.0%``."""
+    return f"{fraction * 100:+.1f}%"
+
+
+def finite_number(value: object) -> bool:
+    """A real int or float that is finite (not a bool, not NaN or ±inf)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

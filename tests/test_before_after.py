@@ -1,0 +1,71 @@
+"""The restructuring changed no number: the whole zoo's JSON (at two depths), its lint findings and
+the committed ``costlab check`` come out as they did before it.
+
+``tests/data/pre_restructure.json.gz`` was written by the costlab of commit a19b7d7 (before the
+package was split into layers): for every zoo model ``Report.to_dict()`` and ``to_dict(1)``, the
+findings of the default lint settings (numbers and words; their source locations aside), and the
+outcomes of ``costlab check`` on the repository's costlab.toml. Its only intended difference is
+the name of memory access: ``mac_bytes`` is ``bytes_accessed`` now (schema_version 2).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import asdict
+from typing import Any
+
+import pytest
+
+import costlab
+from costlab.ci.budgets import load_budgets
+from costlab.ci.check import evaluate
+from costlab.config import load_config
+from costlab.rules import LintSettings, lint
+from costlab.zoo import list_models
+from tests.conftest import REPO
+
+BEFORE = json.loads(gzip.decompress((REPO / "tests" / "data" / "pre_restructure.json.gz").read_bytes()))
+
+
+def renamed(value: Any) -> Any:
+    """The old data under the new name of memory access (keys and the metric names in messages)."""
+    if isinstance(value, dict):
+        return {("bytes_accessed" if k == "mac_bytes" else k): renamed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [renamed(v) for v in value]
+    if isinstance(value, str):
+        return value.replace("mac_bytes", "bytes_accessed")
+    return value
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def test_the_snapshot_covers_the_whole_zoo():
+    assert sorted(BEFORE["profiles"]) == sorted(list_models()) and len(BEFORE["profiles"]) == 31
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_number_of_every_zoo_model_is_unchanged(name: str):
+    report = costlab.profile(name)
+    for key, now in (("default", report.to_dict()), ("depth1", report.to_dict(1))):
+        before = renamed(BEFORE["profiles"][name][key])
+        now = as_json(now)
+        assert now["schema_version"] == 2 and before.pop("schema_version") == 1
+        for field, value in before.items():
+            if field == "layers":  # rows may have gained fields; every old one is as it was
+                assert [{k: row[k] for k in old} for old, row in zip(value, now["layers"])] == value
+                assert len(now["layers"]) == len(value)
+            else:
+                assert now[field] == value, (key, field)
+    findings = [{k: v for k, v in f.to_dict().items() if k != "location"} for f in lint(report, settings=LintSettings()).findings]
+    assert as_json(findings) == renamed(BEFORE["lint"][name])
+
+
+def test_the_committed_check_is_unchanged(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(REPO)  # outcomes name the config as the user would write it: relative to here
+    config = load_config(REPO / "costlab.toml")
+    outcomes = [asdict(o) for o in evaluate(load_budgets(config), config).outcomes]
+    assert as_json(outcomes) == renamed(BEFORE["check"])
