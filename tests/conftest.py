@@ -66,3 +66,10 @@ def store_fake_peaks() -> None:
             torch_version=torch.__version__,
         )
     )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", default=False,
+        help="Rewrite tests/golden/ from what costlab prints now (review the diff before committing it).",
+    )

@@ -63,7 +63,7 @@ def _delta(outcome: Outcome) -> str:
         return "–"
     if not math.isfinite(outcome.delta):
         return "new"
-    return format_delta(outcome.delta) + _BASIS[outcome.basis]
+    return format_delta(outcome.delta)  # against what: the metric column says (``macs vs baseline``)
 
 
 def _metric(outcome: Outcome) -> str:
