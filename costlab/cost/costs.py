@@ -15,9 +15,7 @@ confuses every reader.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
-from operator import attrgetter
+from dataclasses import dataclass
 
 from costlab.units import duration, human
 
@@ -51,19 +49,6 @@ class Costs:
     def intensity(self) -> float:
         """FLOP per byte accessed: the roofline's x-axis (0 for work that moves nothing)."""
         return self.flops / self.bytes_accessed if self.bytes_accessed else 0.0
-
-    @classmethod
-    def total(cls, items: Iterable[Costs]) -> Costs:
-        """The field-by-field sum of ``items`` (an empty sum is all zeros)."""
-        return Costs(*map(sum, zip(*map(_FIELD_VALUES, items))))
-
-    def costs(self) -> Costs:
-        """Just the numbers (a :class:`~costlab.cost.report.LayerRecord` without its name and place)."""
-        return Costs(*_FIELD_VALUES(self))
-
-
-_FIELDS = tuple(f.name for f in fields(Costs))
-_FIELD_VALUES = attrgetter(*_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -50,18 +50,31 @@ def _is_op(op: OpRecord) -> bool:
     return category != Category.VIEW and not (category == Category.CREATION and op.cost.bytes_accessed == 0)
 
 
-def _op_costs(op: OpRecord) -> Costs:
+_FIELDS = tuple(f.name for f in fields(Costs))
+
+
+def _op_values(op: OpRecord) -> tuple[int, ...]:
+    """One op's contribution to each field of :class:`Costs`, in field order (params come from calls)."""
     cost = op.cost
     elementwise = cost.category == Category.ELEMENTWISE
-    return Costs(
-        macs=cost.macs,
-        flops=cost.flops,
-        bytes_read=cost.bytes_read,
-        bytes_written=cost.bytes_written,
-        elementwise_ops=int(elementwise),
-        elementwise_elems=math.prod(op.output_shapes[0]) if elementwise and op.output_shapes else 0,
-        ops=int(_is_op(op)),
-    )
+    values = {
+        "macs": cost.macs,
+        "flops": cost.flops,
+        "bytes_read": cost.bytes_read,
+        "bytes_written": cost.bytes_written,
+        "elementwise_ops": int(elementwise),
+        "elementwise_elems": math.prod(op.output_shapes[0]) if elementwise and op.output_shapes else 0,
+        "ops": int(_is_op(op)),
+    }
+    return tuple(values.get(name, 0) for name in _FIELDS)
+
+
+def _param_values(call: ModuleCall) -> tuple[int, ...]:
+    values = {"params": call.params, "param_bytes": call.param_bytes}
+    return tuple(values.get(name, 0) for name in _FIELDS)
+
+
+_OPS = _FIELDS.index("ops")
 
 
 @dataclass
@@ -82,8 +95,8 @@ class Report:
     source_file: str | None = None
 
     @cached_property
-    def _op_costs(self) -> list[Costs]:
-        return [_op_costs(op) for op in self.ops]
+    def _op_values(self) -> list[tuple[int, ...]]:
+        return [_op_values(op) for op in self.ops]
 
     # -- rows ---------------------------------------------------------------------------------
 
@@ -94,7 +107,7 @@ class Report:
         ``depth`` when the module is deeper. A module's own ops (a residual ``x + y`` written in its
         forward) form its own row, beside its children's rows. So the rows add up to the totals.
         """
-        members: dict[int, list[Costs]] = {}
+        members: dict[int, list[tuple[int, ...]]] = {}  # row → the field values of what it holds
         kinds: dict[int, Counter[str]] = {}
         first_op: dict[int, int] = {}
         row_of: list[int] = []
@@ -102,12 +115,12 @@ class Report:
             key = row_of[call.parent] if depth is not None and call.depth > depth and call.parent is not None else call.index
             row_of.append(key)
             if call.params:
-                members.setdefault(key, []).append(Costs(params=call.params, param_bytes=call.param_bytes))
-        for op, costs in zip(self.ops, self._op_costs):
+                members.setdefault(key, []).append(_param_values(call))
+        for op, values in zip(self.ops, self._op_values):
             key = row_of[op.call] if self.calls else 0
-            members.setdefault(key, []).append(costs)
+            members.setdefault(key, []).append(values)
             first_op.setdefault(key, op.index)
-            if costs.ops:
+            if values[_OPS]:  # a kernel that runs, not a view or an allocation
                 kinds.setdefault(key, Counter())[op.cost.category] += 1
 
         def order(key: int) -> int:
@@ -115,12 +128,12 @@ class Report:
 
         records = []
         for key in sorted(members, key=order):
-            total, call = Costs.total(members[key]), self.calls[key]
-            if total.ops == 0 and total.params == 0 and total.macs == 0:
+            sums, call = dict(zip(_FIELDS, map(sum, zip(*members[key])))), self.calls[key]
+            if sums["ops"] == 0 and sums["params"] == 0 and sums["macs"] == 0:
                 continue  # only views: nothing to show
             records.append(
                 LayerRecord(
-                    **_fields(total),
+                    **sums,
                     name=call.name,
                     type=call.type,
                     depth=call.depth,
@@ -136,19 +149,20 @@ class Report:
     @cached_property
     def totals(self) -> Costs:
         """Whole-model sums over the ops (computed once: a Report does not change after capture)."""
-        return Costs.total([Costs(params=self.params, param_bytes=self.param_bytes), *self._op_costs])
+        sums = dict(zip(_FIELDS, map(sum, zip(*self._op_values))))
+        return Costs(**{**sums, "params": self.params, "param_bytes": self.param_bytes})
 
     def by_category(self) -> dict[str, dict[str, int]]:
         """Ops, MACs, FLOPs and bytes accessed per category (conv, depthwise_conv, elementwise, …)."""
         out: dict[str, dict[str, int]] = {}
-        for op, costs in zip(self.ops, self._op_costs):
-            if not costs.ops:
+        for op, values in zip(self.ops, self._op_values):
+            if not values[_OPS]:
                 continue
             entry = out.setdefault(op.cost.category, {"ops": 0, "macs": 0, "flops": 0, "bytes_accessed": 0})
             entry["ops"] += 1
-            entry["macs"] += costs.macs
-            entry["flops"] += costs.flops
-            entry["bytes_accessed"] += costs.bytes_accessed
+            entry["macs"] += op.cost.macs
+            entry["flops"] += op.cost.flops
+            entry["bytes_accessed"] += op.cost.bytes_accessed
         return dict(sorted(out.items(), key=lambda kv: -kv[1]["bytes_accessed"]))
 
     # -- export -------------------------------------------------------------------------------
@@ -184,10 +198,6 @@ class Report:
         frame = pd.DataFrame(rows, columns=names)
         frame["output_shape"] = frame["output_shape"].map(lambda s: shape_text(s) if s else "")
         return frame
-
-
-def _fields(costs: Costs) -> dict[str, int]:
-    return {name: getattr(costs, name) for name in Costs.__dataclass_fields__}
 
 
 def costs_dict(costs: Costs) -> dict[str, Any]:
