@@ -23,6 +23,8 @@ __all__ = [
     "shape_text",
     "shapes_text",
     "duration",
+    "compact",
+    "compact_duration",
     "QuantityError",
     "QUANTITY_KINDS",
     "parse_quantity",
@@ -79,6 +81,21 @@ def duration(ms: float) -> str:
     if ms >= 1:
         return f"{ms:.3g} ms"
     return f"{ms * 1000:.3g} µs"
+
+
+def compact(value: float, unit: str = "") -> str:
+    """A figure's tick label, no trailing zeros: ``5e7`` → ``50 M``, ``2e9, "B"`` → ``2 GB``, ``1e15`` → ``1 P``."""
+    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= scale:
+            return f"{value / scale:g} {prefix}{unit}"
+    return f"{value:g} {unit}".strip()
+
+
+def compact_duration(ms: float) -> str:
+    """A figure's tick label for a time: ``50`` → ``50 ms``, ``0.2`` → ``200 µs`` (nothing for 0 or less)."""
+    if ms <= 0:
+        return ""
+    return f"{ms:g} ms" if ms >= 1 else f"{ms * 1000:g} µs"
 
 
 # ------------------------------------------------------------------------------------------------

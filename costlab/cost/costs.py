@@ -19,11 +19,24 @@ from dataclasses import dataclass
 
 from costlab.units import duration, human
 
-__all__ = ["Costs", "Column", "COLUMNS", "COLUMN", "BUDGETED", "SORTABLE", "RENAMED", "renamed_hint"]
+__all__ = ["Intensity", "Costs", "Column", "COLUMNS", "COLUMN", "BUDGETED", "SORTABLE", "RENAMED", "renamed_hint"]
+
+
+class Intensity:
+    """Mixin for a record with ``flops`` and ``bytes_accessed``: its arithmetic intensity, defined once."""
+
+    __slots__ = ()
+    flops: int
+    bytes_accessed: int
+
+    @property
+    def intensity(self) -> float:
+        """FLOP per byte accessed: the roofline's x-axis (0 for work that moves nothing)."""
+        return self.flops / self.bytes_accessed if self.bytes_accessed else 0.0
 
 
 @dataclass(frozen=True, slots=True)
-class Costs:
+class Costs(Intensity):
     """What some ops (a layer, a category, the model) cost. Units are in the names.
 
     ``params`` counts each parameter once, however often its module runs; ``ops`` counts kernels
@@ -44,11 +57,6 @@ class Costs:
     def bytes_accessed(self) -> int:
         """Memory access cost in bytes: everything read plus everything written."""
         return self.bytes_read + self.bytes_written
-
-    @property
-    def intensity(self) -> float:
-        """FLOP per byte accessed: the roofline's x-axis (0 for work that moves nothing)."""
-        return self.flops / self.bytes_accessed if self.bytes_accessed else 0.0
 
 
 @dataclass(frozen=True)

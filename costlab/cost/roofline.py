@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from costlab.cost.categories import row_time_category
+from costlab.cost.costs import Intensity
 from costlab.units import shapes_text
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class Roofs:
 
 
 @dataclass(frozen=True)
-class LayerPrediction:
+class LayerPrediction(Intensity):
     """One row of ``Report.layers(depth)`` placed on its roof."""
 
     name: str
@@ -85,9 +86,6 @@ class LayerPrediction:
     predicted_ms: float
     bound: str
 
-    @property
-    def intensity(self) -> float:
-        return self.flops / self.bytes_accessed if self.bytes_accessed else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,7 +102,7 @@ class LayerPrediction:
 
 
 @dataclass(frozen=True)
-class RooflinePrediction:
+class RooflinePrediction(Intensity):
     """Predicted latency per layer and for the model on one pair of roofs."""
 
     model: str
@@ -124,9 +122,6 @@ class RooflinePrediction:
         """The single-roof bound of the model's totals (≤ :attr:`predicted_ms`)."""
         return self.roofs.time_s(self.flops, self.bytes_accessed) * 1e3
 
-    @property
-    def intensity(self) -> float:
-        return self.flops / self.bytes_accessed if self.bytes_accessed else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -43,8 +43,8 @@ def parse_inputs(text: str | Sequence[int] | Sequence[Sequence[int]]) -> list[In
         if not all(isinstance(d, int) or _is_shape(d) for d in items):
             raise InputSpecError(f"malformed input shape {text!r}: sizes must be integers, e.g. (1, 3, 224, 224)")
         if all(isinstance(d, int) for d in items):
-            return [_checked(tuple(items), str(text))]  # type: ignore[arg-type]
-        return [_checked(tuple(s), str(text)) for s in items]  # type: ignore[arg-type]
+            return [_checked(tuple(int(d) for d in items), str(text))]
+        return [_checked(tuple(int(d) for d in s), str(text)) for s in items]
     specs = []
     for part in text.split(","):
         part = part.strip()

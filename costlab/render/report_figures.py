@@ -17,11 +17,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from costlab.render.roofline_plot import CATEGORY_COLOURS, roofline_image
+from costlab.units import compact, compact_duration, duration
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.backend_bases import RendererBase
     from matplotlib.figure import Figure
-    from matplotlib.text import Text
+    from matplotlib.text import Annotation, Text
     from matplotlib.transforms import Bbox
 
     from costlab.publish.collect import ModelResult, ReportData
@@ -188,8 +190,8 @@ def scatter_image(data: ReportData, field: str) -> bytes:
     axes.set_yscale("log")
     _pad_log_limits(axes, xs, ys)
     for axis, values, tick in (
-        (axes.xaxis, xs, lambda v, _: _compact(v, unit)),
-        (axes.yaxis, ys, lambda v, _: _ms_tick(v)),
+        (axes.xaxis, xs, lambda v, _: compact(v, unit)),
+        (axes.yaxis, ys, lambda v, _: compact_duration(v)),
     ):
         axis.set_major_formatter(FuncFormatter(tick))
         axis.set_minor_locator(LogLocator(subs=(2, 5)))
@@ -259,22 +261,6 @@ def _pad_log_limits(axes: Axes, xs: Sequence[float], ys: Sequence[float]) -> Non
     axes.set_ylim(min(y) / 1.5, max(y) * 1.6)
 
 
-def _compact(value: float, unit: str) -> str:
-    """Tick labels: ``50 M``, ``100 M``, ``2 G``, ``500 MB`` (no trailing zeros, unlike ``human``)."""
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if value >= scale:
-            return f"{value / scale:g} {prefix}{unit}"
-    return f"{value:g} {unit}".strip()
-
-
-def _ms_tick(value: float) -> str:
-    if value <= 0:
-        return ""
-    if value >= 1:
-        return f"{value:g} ms"
-    return f"{value * 1000:g} µs"
-
-
 def _candidates() -> tuple[tuple[float, float, str, str], ...]:
     """Where a label may go: (dx, dy) in points from its dot, with the text's alignment there. Next to
     the dot first, then further out on two rings (those get a leader line)."""
@@ -310,7 +296,7 @@ def _label_points(
     from matplotlib.transforms import Bbox
 
     figure.draw_without_rendering()
-    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = getattr(figure.canvas, "get_renderer")()  # the Agg canvas has one; the base class does not say so
     frame = axes.get_window_extent(renderer)
     radius = 5 * figure.dpi / 72
     centres = [axes.transData.transform((x, y)) for x, y in zip(xs, ys)]
@@ -350,22 +336,24 @@ def _label_points(
         placed.append(_text_box(label, renderer))
 
 
-def _text_box(label: Text, renderer) -> Bbox:  # type: ignore[no-untyped-def]
+def _text_box(label: Text, renderer: RendererBase) -> Bbox:
     """Where a label's text lands on screen (an annotation's own extent also spans its leader line)."""
     from matplotlib.text import Text as PlainText
 
-    label.update_positions(renderer)  # type: ignore[attr-defined]
+    getattr(label, "update_positions")(renderer)  # an Annotation's, not a plain Text's
     return PlainText.get_window_extent(label, renderer)
 
 
-def _crossings(start, x: float, y: float, labels: Sequence[Bbox], dots: Sequence[Bbox], own: int) -> int:  # type: ignore[no-untyped-def]
+def _crossings(
+    start: Sequence[float], x: float, y: float, labels: Sequence[Bbox], dots: Sequence[Bbox], own: int
+) -> int:
     """How many other labels and dots the straight line from ``start`` to (x, y) passes through."""
     points = [(start[0] + (x - start[0]) * t / 10, start[1] + (y - start[1]) * t / 10) for t in range(2, 9)]
     others = [*labels, *(d for k, d in enumerate(dots) if k != own)]
     return sum(any(box.contains(px, py) for px, py in points) for box in others)
 
 
-def _place(label, candidate: tuple[float, float, str, str]) -> None:  # type: ignore[no-untyped-def]
+def _place(label: Annotation, candidate: tuple[float, float, str, str]) -> None:
     dx, dy, horizontal, vertical = candidate
     label.xyann = (dx, dy)
     label.set_horizontalalignment(horizontal)
@@ -401,7 +389,7 @@ def breakdown_image(models: Sequence[ModelResult]) -> bytes:
                 )
         left = [a + b for a, b in zip(left, shares)]
     for position, model in zip(positions, models):
-        axes.text(1.01, position, _ms_text(model.median_ms), va="center", fontsize=8, color=_MUTED)
+        axes.text(1.01, position, duration(model.median_ms), va="center", fontsize=8, color=_MUTED)
     axes.set_yticks(positions, names, fontsize=8.5)
     axes.set_xlim(0, 1)
     axes.set_ylim(-0.6, len(models) - 0.4)
@@ -429,10 +417,6 @@ def breakdown_image(models: Sequence[ModelResult]) -> bytes:
         columnspacing=1.6,
     )
     return _png(figure)
-
-
-def _ms_text(ms: float) -> str:
-    return f"{ms:.3g} ms" if ms >= 1 else f"{ms * 1000:.3g} µs"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import io
 import math
 from typing import TYPE_CHECKING
 
-from costlab.units import human
+from costlab.units import compact, duration, human
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -137,13 +137,9 @@ def _draw_points(axes: Axes, chart: RooflineChart) -> None:
             color="#d62728",
             edgecolors="black",
             linewidths=0.8,
-            label=f"whole model ({_ms(model.time_ms)} {'measured' if chart.measured else 'predicted'})",
+            label=f"whole model ({duration(model.time_ms)} {'measured' if chart.measured else 'predicted'})",
             zorder=6,
         )
-
-
-def _ms(ms: float) -> str:
-    return f"{ms:.3g} ms" if ms >= 1 else f"{ms * 1000:.3g} µs"
 
 
 def _label_heaviest(figure: Figure, axes: Axes, points: tuple[RooflinePoint, ...], count: int) -> None:
@@ -154,7 +150,7 @@ def _label_heaviest(figure: Figure, axes: Axes, points: tuple[RooflinePoint, ...
     if not heaviest:
         return
     figure.draw_without_rendering()
-    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = getattr(figure.canvas, "get_renderer")()  # the Agg canvas has one; the base class does not say so
     frame = axes.get_window_extent(renderer)
     placed: list[Bbox] = []
     for point in heaviest:
@@ -230,12 +226,7 @@ def _plain(value: float) -> str:
 
 def _decade(value: float, unit: str) -> str:
     """Tick labels for rates: 100 M, 1 G, 10 G, 100 G … with the unit (decades only)."""
-    if not _is_decade(value):
-        return ""
-    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if value >= scale:
-            return f"{value / scale:g} {prefix}{unit}"
-    return f"{value:g} {unit}"
+    return compact(value, unit) if _is_decade(value) else ""
 
 
 def _is_decade(value: float) -> bool:

@@ -90,9 +90,12 @@ def ratio_text(c1: int, c2: int) -> str:
 
 
 def ancestors(report: Report, index: int) -> list[int]:
+    """``index`` and every module call around it, innermost first, up to the model."""
     chain = [index]
-    while report.calls[chain[-1]].parent is not None:
-        chain.append(report.calls[chain[-1]].parent)  # type: ignore[arg-type]
+    parent = report.calls[index].parent
+    while parent is not None:
+        chain.append(parent)
+        parent = report.calls[parent].parent
     return chain
 
 

@@ -38,7 +38,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from costlab.cost import formulas
 from costlab.cost.capture import no_dynamo
 from costlab.cost.categories import TIME_CATEGORIES, row_time_category, time_category
-from costlab.cost.costs import Column
+from costlab.cost.costs import Column, Intensity
 from costlab.cost.roofline import Measured
 from costlab.cost.tracker import ModuleCall, ModuleTracker
 from costlab.errors import CostlabError
@@ -79,7 +79,7 @@ class LayerAlignmentError(CostlabError):
 
 
 @dataclass(frozen=True)
-class LayerTime:
+class LayerTime(Intensity):
     """The measured time of one row of ``Report.layers(depth)``, and what it achieved."""
 
     name: str
@@ -92,10 +92,6 @@ class LayerTime:
     flops: int
     bytes_accessed: int
 
-    @property
-    def intensity(self) -> float:
-        """FLOP per byte of memory access (the roofline x-axis)."""
-        return self.flops / self.bytes_accessed if self.bytes_accessed else 0.0
 
     @property
     def achieved_flops_per_s(self) -> float:

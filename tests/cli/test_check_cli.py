@@ -42,13 +42,13 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(*args: str, config: str | None = None):  # type: ignore[no-untyped-def]
+def run(*args: str, config: str | None = None):
     if config is not None:
         Path("costlab.toml").write_text(textwrap.dedent(config), encoding="utf-8")
     return runner.invoke(app, list(args))
 
 
-def assert_usage_error(result, message: str) -> None:  # type: ignore[no-untyped-def]
+def assert_usage_error(result, message: str) -> None:
     """Exit 2, one line on stderr naming the problem, nothing on stdout, no traceback."""
     assert result.exit_code == 2, (result.stdout, result.stderr)
     assert result.stdout == ""

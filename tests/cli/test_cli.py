@@ -135,7 +135,7 @@ def write(tmp_path: Path, name: str, source: str) -> Path:
     return path
 
 
-def invoke(*args: str, **kwargs):  # type: ignore[no-untyped-def]
+def invoke(*args: str, **kwargs):
     return runner.invoke(app, [str(a) for a in args], **kwargs)
 
 
@@ -145,7 +145,7 @@ def profile_json(*args: str) -> dict:
     return json.loads(result.stdout)
 
 
-def assert_one_line_error(result, *fragments: str) -> str:  # type: ignore[no-untyped-def]
+def assert_one_line_error(result, *fragments: str) -> str:
     """Exit 2, exactly one line on stderr that starts with ``error:``, nothing on stdout, no traceback."""
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit)

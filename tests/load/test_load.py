@@ -389,7 +389,7 @@ def test_library_prefix_without_a_name() -> None:
     ],
 )
 def test_parse_inputs(given: object, expected: list[InputSpec]) -> None:
-    assert parse_inputs(given) == expected  # type: ignore[arg-type]
+    assert parse_inputs(given) == expected
 
 
 def test_input_spec_str_round_trips() -> None:
@@ -412,7 +412,7 @@ def test_input_spec_str_round_trips() -> None:
 )
 def test_parse_inputs_malformed(given: object, hint: str) -> None:
     with pytest.raises(InputSpecError) as info:
-        parse_inputs(given)  # type: ignore[arg-type]
+        parse_inputs(given)  # not a shape, on purpose
     message = str(info.value)
     assert hint in message
     if isinstance(given, str) and given:

@@ -116,9 +116,9 @@ def test_no_warning_when_the_spread_is_small():
 def test_spec_and_measurement_are_frozen_and_serialise():
     m = measurement([1.0, 2.0, 3.0])
     with pytest.raises(dataclasses.FrozenInstanceError):
-        m.number_per_run = 3  # type: ignore[misc]
+        m.number_per_run = 3  # a frozen record: this must raise
     with pytest.raises(dataclasses.FrozenInstanceError):
-        m.spec.threads = 8  # type: ignore[misc]
+        m.spec.threads = 8  # a frozen record: this must raise
     data = json.loads(json.dumps(m.to_dict()))
     assert data["median_ms"] == pytest.approx(2.0)
     assert data["times_ms"] == pytest.approx([1.0, 2.0, 3.0])

@@ -36,7 +36,7 @@ def tv(params: int, macs_g: float, digit: float = 0.001 * G) -> Published:
     return Published(params, macs_g * G, "torchvision", 0.0, 0.005, digit)
 
 
-def paper(params: float, macs: float, source: str, params_rel: float = 0.03) -> Published:
+def paper(params: float | None, macs: float, source: str, params_rel: float = 0.03) -> Published:
     return Published(params, macs, source, params_rel, 0.03)
 
 
@@ -57,14 +57,14 @@ PUBLISHED = {
     "mobilenet_v3_large": tv(5_483_032, 0.217),
     "mobilenet_v3_small": tv(2_542_856, 0.057),
     # ShuffleNet v1 Table 2 (MFLOPs there are MACs); the paper gives no parameter counts: g=3 ≈ 1.9 M
-    "shufflenet_v1_g1": paper(None, 143 * M, "ShuffleNet Table 2"),  # type: ignore[arg-type]
-    "shufflenet_v1_g2": paper(None, 140 * M, "ShuffleNet Table 2"),  # type: ignore[arg-type]
+    "shufflenet_v1_g1": paper(None, 143 * M, "ShuffleNet Table 2"),
+    "shufflenet_v1_g2": paper(None, 140 * M, "ShuffleNet Table 2"),
     "shufflenet_v1_g3": paper(1.9 * M, 137 * M, "ShuffleNet Table 2", params_rel=0.05),
-    "shufflenet_v1_g4": paper(None, 133 * M, "ShuffleNet Table 2"),  # type: ignore[arg-type]
-    "shufflenet_v1_g8": paper(None, 137 * M, "ShuffleNet Table 2"),  # type: ignore[arg-type]
-    "shufflenet_v1_g3_x0_5": paper(None, 38 * M, "ShuffleNet Table 1"),  # type: ignore[arg-type]
-    "shufflenet_v1_g3_x1_5": paper(None, 292 * M, "ShuffleNet Table 1"),  # type: ignore[arg-type]
-    "shufflenet_v1_g3_x2_0": paper(None, 524 * M, "ShuffleNet Table 1"),  # type: ignore[arg-type]
+    "shufflenet_v1_g4": paper(None, 133 * M, "ShuffleNet Table 2"),
+    "shufflenet_v1_g8": paper(None, 137 * M, "ShuffleNet Table 2"),
+    "shufflenet_v1_g3_x0_5": paper(None, 38 * M, "ShuffleNet Table 1"),
+    "shufflenet_v1_g3_x1_5": paper(None, 292 * M, "ShuffleNet Table 1"),
+    "shufflenet_v1_g3_x2_0": paper(None, 524 * M, "ShuffleNet Table 1"),
     "shufflenet_v2_x0_5": tv(1_366_792, 0.040),
     "shufflenet_v2_x1_0": tv(2_278_604, 0.145),
     "shufflenet_v2_x1_5": tv(3_503_624, 0.296),
