@@ -12,6 +12,7 @@ from costlab.cost.capture import Capture, CaptureFailed, capture
 from costlab.cost.report import Report
 from costlab.errors import CostlabError, ForwardError, first_line
 from costlab.load import InputSpec, ModelSource, as_source, input_specs_for, make_inputs
+from costlab.load.sites import sites_of
 from costlab.units import shapes_text
 
 __all__ = ["profile"]
@@ -138,4 +139,5 @@ def _report(
         uncalled_modules=uncalled,
         notes=notes,
         source_file=str(source.file) if source.file else None,
+        sites={name: chain for name, module in named if (chain := sites_of(module))},
     )

@@ -18,6 +18,7 @@ from costlab.cost.capture import OpRecord
 from costlab.cost.categories import Category
 from costlab.cost.costs import COLUMNS, Costs
 from costlab.cost.tracker import ModuleCall
+from costlab.load.sites import Site
 from costlab.units import shape_text
 
 if TYPE_CHECKING:
@@ -93,6 +94,9 @@ class Report:
     uncalled_modules: list[str]
     notes: list[str] = field(default_factory=list)
     source_file: str | None = None
+    sites: dict[str, tuple[Site, ...]] = field(default_factory=dict, repr=False)
+    """Where each module (by qualified name) was built, innermost call first, when costlab built the
+    model with :func:`costlab.load.sites.wanted` (lint asks for it); empty otherwise."""
 
     @cached_property
     def _op_values(self) -> list[tuple[int, ...]]:

@@ -21,13 +21,17 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def workflow_command(level: str, message: str, *, title: str, file: str | None = None, line: int | None = None) -> str:
-    """``::warning file=F,line=L,title=T::message`` (``level``: notice, warning or error)."""
+def workflow_command(
+    level: str, message: str, *, title: str, file: str | None = None, line: int | None = None, column: int | None = None
+) -> str:
+    """``::warning file=F,line=L,col=C,title=T::message`` (``level``: notice, warning or error)."""
     props = []
     if file:
         props.append(f"file={_escape_property(file)}")
         if line:
             props.append(f"line={line}")
+            if column:
+                props.append(f"col={column}")
     props.append(f"title={_escape_property(title)}")
     return f"::{level} {','.join(props)}::{_escape_data(message)}"
 

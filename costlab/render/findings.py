@@ -16,7 +16,7 @@ from costlab.render.layout import Col, build_table
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from costlab.rules import Finding, LintResult
+    from costlab.rules import Finding, LintResult, Rule
 
 __all__ = [
     "findings_text",
@@ -26,7 +26,12 @@ __all__ = [
     "findings_github",
     "findings_sarif",
     "findings_junit",
+    "findings_statistics",
     "lint_matrix",
+    "rule_text",
+    "rules_table",
+    "rule_json",
+    "rule_markdown",
 ]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -39,14 +44,34 @@ def _where(result: LintResult, location: Any) -> str:
 
 
 def findings_text(results: Sequence[LintResult]) -> str:
-    """``file:line: G1 [warning] module message — fix``; then a summary line per model."""
+    """``file:line:col: G1 [warning] module message — fix``, one line per place (a block built in a
+    loop is one place, its instances listed); then a summary line per model."""
     lines = []
     for result in results:
-        for f in result.findings:
-            module = f.module or "(model)"
-            lines.append(f"{_where(result, f.location)}: {f.rule} [{f.severity}] {module} {f.message} — {f.fix}")
+        for group in result.groups():
+            where = str(group.location) if group.location is not None else result.model
+            worst = group.worst
+            lines.append(f"{where}: {group.rule} [{group.severity}] {group.modules_text()} {worst.message} — {worst.fix}")
     lines += [result.summary() for result in results]
     return "\n".join(lines) + "\n"
+
+
+def findings_statistics(results: Sequence[LintResult]) -> str:
+    """Findings per rule and severity, like ``ruff --statistics``: count, places, rule, name."""
+    from costlab.rules import RULES
+
+    counts: dict[tuple[str, str], list[int]] = {}
+    for result in results:
+        for group in result.groups():
+            entry = counts.setdefault((group.rule, group.severity), [0, 0])
+            entry[0] += len(group.findings)
+            entry[1] += 1
+    width = max((len(str(n)) for n, _ in counts.values()), default=1)
+    lines = [
+        f"{n:>{width}}  {rule}  [{severity}]  {RULES[rule].name}  at {places} place{'s' * (places != 1)}"
+        for (rule, severity), (n, places) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    ]
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def findings_json(results: Sequence[LintResult]) -> str:
@@ -57,8 +82,10 @@ def findings_json(results: Sequence[LintResult]) -> str:
             "failed": r.failed,
             "rules": list(r.settings.select),
             "findings": [f.to_dict() for f in r.findings],
+            "places": [g.to_dict() for g in r.groups()],
             "summary": {f"{rule}:{severity}": n for (rule, severity), n in sorted(r.counts.items())},
             "ignored_by_config": r.suppressed,
+            "ignored_by_noqa": r.noqa,
         }
         for r in results
     ]
@@ -66,18 +93,21 @@ def findings_json(results: Sequence[LintResult]) -> str:
 
 
 def findings_github(results: Sequence[LintResult]) -> str:
-    """GitHub Actions workflow commands: ``::warning file=F,line=L,title=T::message``."""
-    lines = [
-        workflow_command(
-            _GITHUB_LEVEL[f.severity],
-            f"{result.model}: {f.message} — {f.fix}",
-            title=f"costlab {f.rule} " + (f.module or result.model),
-            file=f.location.file if f.location is not None else None,
-            line=f.location.line if f.location is not None else None,
-        )
-        for result in results
-        for f in result.findings
-    ]
+    """GitHub Actions workflow commands, one per place: ``::warning file=F,line=L,col=C,title=T::message``."""
+    lines = []
+    for result in results:
+        for group in result.groups():
+            worst, location = group.worst, group.location
+            lines.append(
+                workflow_command(
+                    _GITHUB_LEVEL[group.severity],
+                    f"{result.model}: {group.modules_text()} {worst.message} — {worst.fix}",
+                    title=f"costlab {group.rule} " + (worst.module or result.model),
+                    file=location.file if location is not None else None,
+                    line=location.line if location is not None else None,
+                    column=location.column if location is not None else None,
+                )
+            )
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -99,21 +129,28 @@ def findings_sarif(results: Sequence[LintResult]) -> str:
     index = {code: i for i, code in enumerate(RULES)}
     sarif_results = []
     for result in results:
-        for f in result.findings:
+        for group in result.groups():  # one result per place, its instances as logical locations
+            f = group.worst
             entry: dict[str, Any] = {
                 "ruleId": f.rule,
                 "ruleIndex": index[f.rule],
                 "level": _SARIF_LEVEL[f.severity],
-                "message": {"text": f"{result.model}: {f.message} — {f.fix}"},
-                "properties": {"model": result.model, "evidence": _jsonable(f.evidence)},
+                "message": {"text": f"{result.model}: {group.modules_text()} {f.message} — {f.fix}"},
+                "properties": {"model": result.model, "evidence": [_jsonable(g.evidence) for g in group.findings]},
             }
             location: dict[str, Any] = {
-                "logicalLocations": [{"fullyQualifiedName": f"{result.model}::{f.module or '(model)'}", "kind": "module"}]
+                "logicalLocations": [
+                    {"fullyQualifiedName": f"{result.model}::{module or '(model)'}", "kind": "module"}
+                    for module in group.modules
+                ]
             }
             if f.location is not None:
+                region: dict[str, int] = {"startLine": f.location.line}
+                if f.location.column:
+                    region["startColumn"] = f.location.column
                 location["physicalLocation"] = {
                     "artifactLocation": {"uri": f.location.file.replace("\\", "/")},
-                    "region": {"startLine": f.location.line},
+                    "region": region,
                 }
             entry["locations"] = [location]
             sarif_results.append(entry)
@@ -160,12 +197,13 @@ def findings_csv(results: Sequence[LintResult]) -> str:
 
 
 def findings_markdown(results: Sequence[LintResult]) -> str:
-    """A Markdown table of the findings, then each model's summary line."""
-    lines = ["| model | rule | severity | module | where | finding |", "|---|---|---|---|---|---|"]
+    """A Markdown table, one row per place (its instances listed), then each model's summary line."""
+    lines = ["| model | rule | severity | where | modules | finding |", "|---|---|---|---|---|---|"]
     for result in results:
-        for f in result.findings:
-            where = str(f.location) if f.location is not None else ""
-            cells = [result.model, f.rule, f.severity, f"`{f.module or '(model)'}`", where, f"{f.message} — {f.fix}"]
+        for group in result.groups():
+            where = str(group.location) if group.location is not None else ""
+            modules = ", ".join(f"`{m or '(model)'}`" for m in group.modules)
+            cells = [result.model, group.rule, group.severity, where, modules, f"{group.worst.message} — {group.worst.fix}"]
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     lines += ["", *(f"- {result.summary()}" for result in results)]
     return "\n".join(lines) + "\n"
@@ -206,3 +244,58 @@ def lint_matrix(results: Sequence[LintResult], width: int) -> Table:
         rows.append(cells)
     names = " · ".join(f"{code} {rule.name}" for code, rule in RULES.items())
     return build_table(columns, rows, width=width, title="costlab lint --zoo · findings per rule", caption=names)
+
+
+# -- costlab rule ---------------------------------------------------------------------------------
+
+
+def _config_keys(rule: Rule) -> list[str]:
+    return [f"[tool.costlab.lint.{rule.code}] severity = \"{rule.severity}\""] + [
+        f"[tool.costlab.lint.{rule.code}] {name} = {param.default:g}" for name, param in rule.params.items()
+    ]
+
+
+def rule_text(rule: Rule) -> str:
+    """Everything about one rule, for the terminal."""
+    lines = [f"{rule.code} {rule.name} [{rule.severity} by default]", "", rule.summary + ".", "", rule.explanation, ""]
+    if rule.params:
+        lines.append("Thresholds:")
+        width = max(len(name) for name in rule.params)
+        lines += [f"  {name:<{width}}  {p.default:g} (at least {p.minimum:g}): {p.help}" for name, p in rule.params.items()]
+        lines.append("")
+    lines.append("Configuration (costlab.toml: [lint.RULE]; pyproject.toml: [tool.costlab.lint.RULE]), e.g.:")
+    lines += [f"  {key}" for key in _config_keys(rule)]
+    lines += ["", f"Silence one place with a comment on the line that builds the module: # noqa: {rule.code}"]
+    return "\n".join(lines) + "\n"
+
+
+def rules_table(rules: Sequence[Rule], width: int) -> Table:
+    rows = [[r.code, r.name, r.severity, r.summary] for r in rules]
+    columns = [Col("Rule"), Col("Name"), Col("Severity", drop=1), Col("Finds", prose=True)]
+    return build_table(columns, rows, width=width, title="costlab's lint rules (costlab rule G1 explains one)")
+
+
+def rule_json(rules: Sequence[Rule]) -> str:
+    data = [
+        {
+            "code": r.code,
+            "name": r.name,
+            "severity": r.severity,
+            "summary": r.summary,
+            "explanation": r.explanation,
+            "thresholds": {n: {"default": p.default, "minimum": p.minimum, "help": p.help} for n, p in r.params.items()},
+        }
+        for r in rules
+    ]
+    return json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False) + "\n"
+
+
+def rule_markdown(rules: Sequence[Rule]) -> str:
+    parts = []
+    for r in rules:
+        thresholds = "".join(f"\n| `{n}` | {p.default:g} | {p.minimum:g} | {p.help} |" for n, p in r.params.items())
+        parts.append(
+            f"## {r.code} {r.name}\n\n{r.summary}.\n\n{r.explanation}\n\n"
+            f"| threshold | default | minimum | meaning |\n|---|---:|---:|---|{thresholds}\n"
+        )
+    return "\n".join(parts)

@@ -25,6 +25,7 @@ __all__ = ["Col", "Cell", "build_table", "to_text", "MIN_TEXT_WIDTH", "FILE_WIDT
 
 Cell = str | Text
 MIN_TEXT_WIDTH = 10
+PROSE_WIDTH = 40
 """A text column may wrap down to this width (or its longest cell, when that is narrower)."""
 FILE_WIDTH = 160
 """The width of a table written to a file or a pipe (unless ``COLUMNS`` says otherwise)."""
@@ -39,6 +40,9 @@ class Col:
     numeric: bool = False
     footer: str = ""
     drop: int | None = None
+    prose: bool = False
+    """Sentences that wrap as a matter of course: they count as :data:`PROSE_WIDTH` wide when the table
+    decides which columns fit, so a long description does not push the numbers out."""
 
 
 def _width(cell: Cell) -> int:
@@ -78,6 +82,7 @@ def _table(
     show_footer: bool,
     title: str | Text | None = None,
     caption: str | None = None,
+    measuring: bool = False,
 ) -> Table:
     table = Table(
         title=Text(title) if isinstance(title, str) else title,
@@ -100,6 +105,7 @@ def _table(
             no_wrap=column.numeric,
             overflow="fold",
             min_width=natural if column.numeric else min(natural, MIN_TEXT_WIDTH),
+            max_width=PROSE_WIDTH if measuring and column.prose else None,
         )
     for row in cells:
         table.add_row(*(row[i] for i in shown))
@@ -109,7 +115,7 @@ def _table(
 def _natural_width(columns: Sequence[Col], cells: Sequence[Sequence[Text]], shown: Sequence[int], footer: bool) -> int:
     """How wide the table is when nothing wraps (rich's own measurement of it)."""
     console = Console(width=100_000, file=io.StringIO())
-    return console.measure(_table(columns, cells, shown, footer)).maximum
+    return console.measure(_table(columns, cells, shown, footer, measuring=True)).maximum
 
 
 def to_text(renderable: RenderableType, width: int = FILE_WIDTH) -> str:

@@ -30,6 +30,26 @@ def g1_mac_ratio(c1: int, c2: int, hw: int) -> tuple[float, float, float]:
     "G1",
     "equal-channel-width",
     "1×1 convs inside a width-preserving block whose memory access exceeds the minimum for their FLOPs",
+    score="mac_ratio",
+    explanation="""
+Claim. For a fixed amount of arithmetic, a 1×1 convolution moves the least memory when its input and
+output have the same width (ShuffleNet V2, Sec. 2, guideline G1).
+
+Formula. A 1×1 conv from c1 to c2 channels on an h×w map does B = h·w·c1·c2 multiply-adds and, reading
+its input and weights and writing its output once, has memory access cost MAC = h·w·(c1 + c2) + c1·c2
+(Eq. 1). By the AM–GM inequality, MAC ≥ 2·sqrt(h·w·B) + B/(h·w), with equality at c1 = c2. costlab
+reports each conv's MAC / MAC_min; a grouped conv is judged per group (G2 covers the groups).
+
+Paper. Table 1: four networks of stacked 1×1 convs at equal FLOPs, c1:c2 = 1:1, 1:2, 1:6, 1:12; 1:1 is the
+fastest (on ARM 1:12 runs at 0.76× its speed; `costlab guidelines` re-runs it here).
+
+When it fires. A 1×1 conv whose MAC is at least min_mac_ratio × MAC_min, inside a block that keeps its
+width (a bottleneck: narrow→wide→narrow or the reverse). A conv that widens the network once between
+stages is necessary and is not reported. A 1:4 bottleneck is 1.25× the minimum; MobileNet V2's 1:6 is 1.4×.
+
+Fix. Keep the 1×1 conv's input and output widths equal; in an inverted bottleneck, a smaller expansion
+ratio (or ShuffleNet V2's channel split, which keeps the 1×1 convs at equal width).
+""",
     min_mac_ratio=Param(1.2, 1.0, "flag a 1×1 conv whose MAC is at least this multiple of MAC_min (1:4 ≈ 1.25)"),
 )
 def equal_channel_width(report: Report, options: Mapping[str, float], severity: str, context: Context) -> list[Finding]:

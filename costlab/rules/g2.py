@@ -29,6 +29,25 @@ def g2_mac_ratio(c1: int, c2: int, groups: int, hw: int) -> tuple[float, float, 
     "G2",
     "group-convolution",
     "grouped pointwise convs, with the memory access they cost over a dense conv of equal FLOPs",
+    score="mac_ratio",
+    explanation="""
+Claim. At equal FLOPs, a 1×1 group convolution with more groups moves more memory (ShuffleNet V2,
+Sec. 2, guideline G2).
+
+Formula. A 1×1 conv c1→c2 in g groups on an h×w map does B = h·w·c1·c2 / g multiply-adds; its memory
+access cost is MAC = h·w·c1 + B·g/c1 + B/(h·w) (Eq. 2): at fixed B and input width, MAC grows with g.
+costlab compares it with the dense conv of the same FLOPs and input width (output c2/g wide).
+
+Paper. Table 2: g = 1, 2, 4, 8 at equal FLOPs; g = 8 is more than 2× slower than g = 1 on a GPU and runs
+at 0.70× its speed on ARM.
+
+When it fires. A grouped 1×1 conv with at least min_groups groups whose MAC is at least min_mac_ratio ×
+the dense conv's. Depthwise convs (one input channel per group) are not G2: they are element-wise-like
+and show up in G4's evidence.
+
+Fix. Use fewer groups, or a dense 1×1 conv with a narrower output; ShuffleNet V2 replaced V1's grouped
+1×1 convs with dense ones on half the channels.
+""",
     min_groups=Param(2, 2, "flag 1×1 convs with at least this many groups"),
     min_mac_ratio=Param(1.0, 1.0, "and whose MAC is at least this multiple of the dense conv's"),
 )

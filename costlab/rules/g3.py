@@ -18,6 +18,25 @@ __all__ = ["fragmentation"]
     "G3",
     "fragmentation",
     "blocks that split into parallel branches or chain many small ops",
+    score="branches",
+    explanation="""
+Claim. A network fragmented into many small operators, or into parallel branches, uses the hardware
+less well than one with fewer, larger ops: each op is a kernel launch and a synchronisation
+(ShuffleNet V2, Sec. 2, guideline G3).
+
+Formula. Two counts over the op graph (views followed to the tensor they alias): the number of parallel
+compute branches that read one tensor inside a block, and the kernels a block launches beside the MACs
+each does, against the model's median.
+
+Paper. Table 3: 1, 2 and 4 fragments in series or in parallel at equal FLOPs; 4 fragments run up to 3×
+slower on a GPU, at 0.87–0.96× the speed on ARM.
+
+When it fires. A warning when one tensor feeds more than max_branches parallel branches (2 or 3 are
+information); information when a block launches more than max_ops kernels of less than
+small_op_fraction × the model's median MACs per kernel. A residual add is not a branch.
+
+Fix. Merge parallel branches into fewer, wider ops; fuse or remove a block's small ops.
+""",
     max_branches=Param(3, 1, "warn when one tensor feeds more parallel compute branches than this (2 is info)"),
     max_ops=Param(24, 2, "note a block that launches more kernels than this ..."),
     small_op_fraction=Param(0.25, 0.0, "... while its MACs per kernel are below this fraction of the model's median"),

@@ -22,6 +22,25 @@ def _is_batch_norm(op: OpRecord) -> bool:
     "G4",
     "elementwise-operations",
     "the share of memory access spent in element-wise ops (ReLU, add, bias, activations)",
+    score="share",
+    explanation="""
+Claim. Element-wise operations — ReLU, tensor adds, bias adds, and depthwise convolutions, which behave
+like them — do few FLOPs but move a lot of memory, and take a share of the time their FLOPs do not
+predict (ShuffleNet V2, Sec. 2, guideline G4).
+
+Formula. The share of the model's memory access (bytes_accessed) spent in element-wise ops. Inference
+batch norm is left out by default (deployment folds it into the preceding conv; count_batch_norm = 1
+counts it); depthwise convs are reported beside, never added in. With --device, the measured share of
+time in element-wise work is reported too.
+
+Paper. Table 4: ResNet's bottleneck with and without its ReLUs and shortcut; removing both makes it
+about 20% faster on a GPU (with both it runs at 0.86× the speed on ARM).
+
+When it fires. A warning above max_share of the bytes accessed, information above info_share.
+
+Fix. Fuse activations and adds into the preceding op (a compiler does), avoid ReLUs and shortcuts on
+thick feature maps, and keep element-wise work off the widest tensors.
+""",
     max_share=Param(0.35, 0.0, "warn when element-wise ops take more than this share of memory access"),
     info_share=Param(0.15, 0.0, "report as info above this share"),
     count_batch_norm=Param(0, 0, "1: count inference batch norm as element-wise (0: it folds into the conv)"),

@@ -43,24 +43,42 @@ Check = Callable[[Report, Mapping[str, float], str, Context], list[Finding]]
 
 @dataclass(frozen=True)
 class Rule:
+    """A registered rule. ``score`` names the evidence that says how bad an instance is (the worst of
+    a group is shown first); ``explanation`` is what ``costlab rule CODE`` prints."""
+
     code: str
     name: str
     summary: str
     severity: str
     check: Check
     params: Mapping[str, Param] = field(default_factory=dict)
+    score: str = ""
+    explanation: str = ""
+
+    def score_of(self, finding: Finding) -> float:
+        value = finding.evidence.get(self.score, 0.0) if self.score else 0.0
+        return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 RULES: dict[str, Rule] = {}
 
 
-def rule(code: str, name: str, summary: str, severity: str = "warning", **params: Param) -> Callable[[Check], Check]:
-    """Register a rule function under ``code`` with its default severity and thresholds."""
+def rule(
+    code: str,
+    name: str,
+    summary: str,
+    severity: str = "warning",
+    *,
+    score: str = "",
+    explanation: str = "",
+    **params: Param,
+) -> Callable[[Check], Check]:
+    """Register a rule function under ``code`` with its default severity, thresholds and explanation."""
 
     def decorate(check: Check) -> Check:
         if code in RULES:
             raise ValueError(f"lint rule {code} is registered twice")
-        RULES[code] = Rule(code, name, summary, severity, check, params)
+        RULES[code] = Rule(code, name, summary, severity, check, params, score, explanation.strip())
         return check
 
     return decorate

@@ -5,16 +5,18 @@ From ``[lint]`` in ``costlab.toml`` or ``[tool.costlab.lint]`` in ``pyproject.to
     [tool.costlab.lint]
     select = ["G1", "G2", "G3", "G4"]     # default: all
     ignore = ["G3"]
-    fail-level = "warning"                # info | warning | error
-    per-module-ignores = { "features.*.conv.0" = ["G1"] }
+    fail_level = "warning"                # info | warning | error
+    per_module_ignores = { "features.*.conv.0" = ["G1"] }
 
     [tool.costlab.lint.G1]
     severity = "error"
     min_mac_ratio = 1.3
 
 Every key is checked: an unknown rule, key or severity, or a threshold of the wrong type or
-below its minimum, is a :class:`~costlab.config.ConfigError` that names the key. The rules must be registered first
-(importing :mod:`costlab.rules` does it).
+below its minimum, is a :class:`~costlab.config.ConfigError` that names the key. Keys are snake_case,
+like the thresholds and the budgets' (``lint_fail_level``); the hyphenated spellings of earlier
+versions are refused with the new name. The rules must be registered first (importing
+:mod:`costlab.rules` does it).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from costlab.rules.registry import RULES
 
 __all__ = ["LintSettings", "settings_from_config", "parse_rule_list"]
 
-_TOP_KEYS = {"select", "ignore", "fail-level", "per-module-ignores"}
+_TOP_KEYS = {"select", "ignore", "fail_level", "per_module_ignores"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ def settings_from_config(
     for key, value in table.items():
         if key in _TOP_KEYS:
             continue
+        if key.replace("-", "_") in _TOP_KEYS:
+            raise ConfigError(f"{where('lint')}: {key} is now {key.replace('-', '_')} (keys are snake_case)")
         if key.upper() in RULES and isinstance(value, dict):
             code = key.upper()
             for name, setting in value.items():
@@ -116,13 +120,13 @@ def settings_from_config(
     dropped = set(parse_rule_list(table.get("ignore", []), where("lint") + " ignore"))
     if ignore is not None:
         dropped |= set(parse_rule_list(list(ignore), "--ignore"))
-    level = _severity(table.get("fail-level", "warning"), where("lint") + " fail-level")
+    level = _severity(table.get("fail_level", "warning"), where("lint") + " fail_level")
     if fail_level is not None:
         level = _severity(fail_level, "--fail-level")
     ignores: dict[str, tuple[str, ...]] = {}
-    raw_ignores = table.get("per-module-ignores", {})
+    raw_ignores = table.get("per_module_ignores", {})
     if not isinstance(raw_ignores, dict):
-        raise ConfigError(f"{where('lint')} per-module-ignores: expected a table of \"glob\" = [rules]")
+        raise ConfigError(f"{where('lint')} per_module_ignores: expected a table of \"glob\" = [rules]")
     for pattern, rules in raw_ignores.items():
-        ignores[str(pattern)] = parse_rule_list(rules, f"{where('lint')} per-module-ignores.{pattern!r}")
+        ignores[str(pattern)] = parse_rule_list(rules, f"{where('lint')} per_module_ignores.{pattern!r}")
     return LintSettings(tuple(c for c in chosen if c not in dropped), level, severities, options, ignores)
