@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from costlab.errors import CostlabError
+from costlab.errors import CostlabError, first_line
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,15 +45,24 @@ class Config:
 
 
 def find_config(start: Path | None = None) -> Path | None:
-    """The nearest ``costlab.toml``, or ``pyproject.toml`` with ``[tool.costlab]``, at or above ``start``."""
+    """The nearest ``costlab.toml``, or ``pyproject.toml`` with ``[tool.costlab]``, at or above ``start``.
+
+    A ``pyproject.toml`` costlab cannot read (not UTF-8, not TOML, a ``tool`` that is not a table) is
+    another tool's business and is passed over on the way up; a broken ``costlab.toml`` is an error.
+    """
     folder = (start or Path.cwd()).resolve()
     for directory in (folder, *folder.parents):
         candidate = directory / "costlab.toml"
         if candidate.is_file():
             return candidate
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and "costlab" in _read(pyproject).get("tool", {}):
-            return pyproject
+        if pyproject.is_file():
+            try:
+                tool = _read(pyproject).get("tool", {})
+            except ConfigError:
+                continue
+            if isinstance(tool, dict) and "costlab" in tool:
+                return pyproject
     return None
 
 
@@ -67,8 +76,13 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
         raise ConfigError(f"no such config file: {path}")
     data = _read(path)
     if path.name == "pyproject.toml":
-        costlab = data.get("tool", {}).get("costlab", {})
-        return Config(path, costlab if isinstance(costlab, dict) else {}, "tool.costlab.")
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: [tool] must be a table, not {type(tool).__name__}")
+        costlab = tool.get("costlab", {})
+        if not isinstance(costlab, dict):
+            raise ConfigError(f"{path}: [tool.costlab] must be a table, not {type(costlab).__name__}")
+        return Config(path, costlab, "tool.costlab.")
     return Config(path, data, "")
 
 
@@ -77,6 +91,8 @@ def _read(path: Path) -> dict[str, Any]:
         with path.open("rb") as stream:
             return tomllib.load(stream)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+        raise ConfigError(f"{path}: not valid TOML ({first_line(err)})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}): TOML files are UTF-8") from None
     except OSError as err:
-        raise ConfigError(f"cannot read {path}: {err.strerror}") from None
+        raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None

@@ -121,6 +121,10 @@ _EXAMPLE = {"count": '"350M"', "bytes": '"12 MB"', "ms": '"8 ms"', "percent": '"
 _QUANTITY = re.compile(r"\s*(?P<number>[+-]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[^\s\d.+-]*)\s*")
 
 
+_LARGEST = Decimal(10) ** 30
+"""Above this no count, size, time or share is meant: ``"1e999"`` would be a limit that never fails."""
+
+
 class QuantityError(CostlabError):
     """A number with a unit that cannot be read; the message says what to write instead."""
 
@@ -166,6 +170,8 @@ def parse_quantity(text: str | int | float, kind: str) -> float:
     value = number * _SCALES[kind][unit]
     if kind == "percent":
         value /= 100
+    if not math.isfinite(float(value)) or value > _LARGEST:
+        raise QuantityError(f"{shown} is too large to be {_WHAT[kind]} (a limit that can never be reached checks nothing)")
     return float(value)
 
 

@@ -68,6 +68,8 @@ def load_profile(path: Path, *, fix: str = REGENERATE) -> Profile:
         raise ProfileFileError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ProfileFileError(f"{path}: nested too deeply to be a costlab profile: {fix}") from None
     except json.JSONDecodeError as err:
         raise ProfileFileError(f"{path}: not valid JSON (line {err.lineno} column {err.colno}: {err.msg}): {fix}") from None
     if not isinstance(data, dict) or "totals" not in data or "schema_version" not in data:

@@ -85,8 +85,14 @@ def _build(source: ModelSource, meta: bool) -> nn.Module:
 
 
 def _run_real(model: nn.Module, inputs: list[torch.Tensor], source: ModelSource) -> Capture:
+    """The real-tensor pass, seeded (a data-dependent model gives the same numbers every run) with the
+    caller's global RNG state put back afterwards."""
+    from costlab.load.inputs import SEED
+
     try:
-        return capture(model, inputs)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(SEED)
+            return capture(model, inputs)
     except CaptureFailed as failed:
         where = failed.call
         if where is not None and where.name:

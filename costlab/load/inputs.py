@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from costlab import dtypes
-from costlab.errors import InputSpecError
+from costlab.errors import InputSpecError, first_line
 from costlab.units import shape_text
 
 if TYPE_CHECKING:
@@ -71,9 +71,21 @@ def _is_shape(value: Any) -> bool:
     return isinstance(value, (tuple, list)) and all(isinstance(d, int) for d in value)
 
 
+SEED = 0
+"""Real example inputs are drawn from a generator seeded with this: two runs see the same values."""
+
+MAX_ELEMENTS = 2**48
+"""An input with more elements than this (a petabyte at float32) is a typo, not a model input."""
+
+
 def _checked(shape: tuple[int, ...], text: str, dtype: str = "float32") -> InputSpec:
     if not shape or any(d <= 0 for d in shape):
         raise InputSpecError(f"malformed input shape {text!r}: every size must be a positive integer")
+    elements = 1
+    for d in shape:
+        elements *= d
+    if elements > MAX_ELEMENTS:
+        raise InputSpecError(f"input shape {text!r} has {elements:.3g} elements: more than any model input (2^48)")
     return InputSpec(shape, dtype)
 
 
@@ -87,23 +99,29 @@ def input_specs_for(source: ModelSource, input_shape: Any = None) -> list[InputS
 
 
 def make_inputs(specs: list[InputSpec], float_dtype: Any = None, meta: bool = False, device: Any = "cpu") -> list[Any]:
-    """Example tensors for ``specs``: empty on meta; random floats / zero integers otherwise.
+    """Example tensors for ``specs``: empty on meta; otherwise random floats (always the same ones:
+    a generator seeded with :data:`SEED`, the caller's global RNG untouched) and zero integers.
 
-    ``float_dtype`` (a torch dtype) overrides the dtype of floating inputs.
+    ``float_dtype`` (a torch dtype) overrides the dtype of floating inputs. An input the machine
+    cannot hold is one line (:class:`InputSpecError`), not an allocator traceback.
     """
     import torch
 
+    generator = None if meta else torch.Generator(device=device).manual_seed(SEED)
     tensors = []
     for spec in specs:
         dtype = getattr(torch, spec.dtype)
         if float_dtype is not None and dtype.is_floating_point:
             dtype = float_dtype
-        if meta:
-            tensors.append(torch.empty(spec.shape, dtype=dtype, device="meta"))
-        elif dtype.is_floating_point:
-            tensors.append(torch.randn(spec.shape, dtype=dtype, device=device))
-        else:
-            tensors.append(torch.zeros(spec.shape, dtype=dtype, device=device))
+        try:
+            if meta:
+                tensors.append(torch.empty(spec.shape, dtype=dtype, device="meta"))
+            elif dtype.is_floating_point:
+                tensors.append(torch.randn(spec.shape, dtype=dtype, device=device, generator=generator))
+            else:
+                tensors.append(torch.zeros(spec.shape, dtype=dtype, device=device))
+        except (RuntimeError, MemoryError) as err:
+            raise InputSpecError(f"cannot make an input of shape {spec} on {device}: {first_line(err)}") from None
     return tensors
 
 

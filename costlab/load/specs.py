@@ -32,7 +32,8 @@ class ModelSource:
     """A resolved model spec: how to build the model, and the input it runs on by default.
 
     ``build(meta=True)`` constructs it on the meta device where possible (no weight init, no
-    memory); an instance that already exists is returned as it is, whatever ``meta`` says.
+    memory); an instance that already exists is returned as it is, whatever ``meta`` says, and is
+    ``shared``: the user's own object, which costlab must copy before changing anything on it.
     """
 
     label: str
@@ -40,6 +41,7 @@ class ModelSource:
     input_specs: list[InputSpec] | None = None
     file: Path | None = None
     origin: str = "zoo"
+    shared: bool = False
 
 
 def resolve(spec: str) -> ModelSource:
@@ -176,7 +178,7 @@ def _from_file(path: Path, name: str | None) -> ModelSource:
 
     if isinstance(target, nn.Module):
         instance = target
-        return ModelSource(label, lambda meta: instance, input_specs, path, "file")
+        return ModelSource(label, lambda meta: instance, input_specs, path, "file", shared=True)
     if not callable(target):
         raise ModelSpecError(f"{path}:{name} is a {type(target).__name__}, not a model, class or factory")
     _require_no_arguments(target, path, name or getattr(target, "__name__", "?"))
@@ -210,7 +212,7 @@ def as_source(model: Any) -> ModelSource:
     if isinstance(model, str):
         return resolve(model)
     if isinstance(model, nn.Module):
-        return ModelSource(type(model).__name__, lambda meta: model, None, origin="object")
+        return ModelSource(type(model).__name__, lambda meta: model, None, origin="object", shared=True)
     raise TypeError(f"expected an nn.Module or a model spec string, not {type(model).__name__}")
 
 
@@ -228,10 +230,16 @@ class Instantiated:
 def instantiate(model: Any, input_shape: Any = None, *, batch: int | None = None) -> Instantiated:
     """Build ``model`` (spec or instance) for real on CPU with inputs; ``batch`` replaces dim 0.
 
-    Moving to another device or dtype is the caller's business (``.to(...)``).
+    The model returned is costlab's to change (moving it to another device or dtype, eval mode, a
+    memory format: the caller's business): a user's own instance is deep-copied first, so timing
+    never converts, moves or switches the model they handed over.
     """
+    import copy
+
     source = as_source(model)
     specs = input_specs_for(source, input_shape)
     specs = with_batch(specs, batch)
     built = source.build(False)
+    if source.shared:
+        built = copy.deepcopy(built)
     return Instantiated(source.label, built, make_inputs(specs), specs, source)

@@ -7,7 +7,6 @@ Renderers format; they never compute. Every number and verdict comes from
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -22,6 +21,7 @@ from costlab.ci.budgets import METRICS
 from costlab.cost.costs import COLUMN
 from costlab.render.annotate import Case, junit_xml, workflow_command
 from costlab.render.layout import Col, build_table
+from costlab.render.tabular import csv_writer, md_row
 from costlab.units import format_delta, format_quantity
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ _CHECK_CSV = ("entry", "metric", "basis", "value", "limit", "reference", "delta"
 def check_csv(result: CheckResult) -> str:
     """One line per entry × metric, raw numbers."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(_CHECK_CSV)
     for o in result.outcomes:
         data = {k: _finite(v) for k, v in asdict(o).items()}
@@ -167,7 +167,7 @@ def check_markdown(result: CheckResult) -> str:
     for o in result.outcomes:
         cells = [o.entry, _metric(o), _value(o, o.value), _value(o, o.limit), _delta(o), f"**{o.status}**"
                  if o.status == "breach" else o.status]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append(md_row(cells))
     lines += ["", ("passed: " if result.passed else "FAILED: ") + result.summary()]
     return "\n".join(lines) + "\n"
 
@@ -289,7 +289,7 @@ def diff_json(diff: ProfileDiff, fail_over: float | None = None) -> str:
 def diff_csv(diff: ProfileDiff) -> str:
     """The totals, then every changed layer: old, new and delta per metric (raw numbers)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(["row", "type", "status", *(f"{side}_{m}" for m in METRICS for side in ("old", "new", "delta"))])
     totals = {t.metric: t for t in diff.totals}
     writer.writerow(["(total)", "", "changed",

@@ -3,7 +3,6 @@ SARIF 2.1.0 and JUnit XML — and the model × rule table of ``lint --zoo``."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from costlab import __version__
 from costlab.render.annotate import Case, junit_xml, workflow_command
 from costlab.render.layout import Col, build_table
+from costlab.render.tabular import csv_writer, md_row
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -189,7 +189,7 @@ def _row(result: LintResult, f: Finding) -> list[Any]:
 def findings_csv(results: Sequence[LintResult]) -> str:
     """One line per finding: model, rule, severity, module, where, message and fix."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(_CSV_FIELDS)
     for result in results:
         writer.writerows(_row(result, f) for f in result.findings)
@@ -204,7 +204,7 @@ def findings_markdown(results: Sequence[LintResult]) -> str:
             where = str(group.location) if group.location is not None else ""
             modules = ", ".join(f"`{m or '(model)'}`" for m in group.modules)
             cells = [result.model, group.rule, group.severity, where, modules, f"{group.worst.message} — {group.worst.fix}"]
-            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+            lines.append(md_row(cells))
     lines += ["", *(f"- {result.summary()}" for result in results)]
     return "\n".join(lines) + "\n"
 

@@ -7,7 +7,6 @@ Renderers format; they never compute a cost.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from rich.text import Text
 from costlab.cost.costs import COLUMNS, SORTABLE, Column
 from costlab.cost.report import layer_dict
 from costlab.render.layout import Col, build_table
+from costlab.render.tabular import csv_writer, md_row
 from costlab.units import duration, human, shape, shape_text
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def profile_csv(rows: Sequence[LayerRecord], timing: LayerTiming | None = None) 
     """One line per layer, raw numbers (no units), for pandas or a spreadsheet."""
     timed = _time_columns() if timing is not None else ()
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(["name", "type", "depth", "output_shape", *(c.key for c in COLUMNS), *(c.key for c in timed)])
     for row in rows:
         layer = _measured(timing, row)
@@ -215,7 +215,7 @@ def profile_markdown(report: Report, rows: Sequence[LayerRecord], timing: LayerT
         layer = _measured(timing, row)
         cells = [f"`{display_name(row)}`", row.type, shape(row.output_shape), *(c.text(getattr(row, c.key)) for c in _TABLE)]
         cells += [c.text(getattr(layer, c.key)) if layer is not None else "–" for c in timed]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(md_row(cells))
     totals = report.totals
     total_cells = ["**total**", "", "", *(f"**{c.text(getattr(totals, c.key), total=True)}**" for c in _TABLE)]
     if timing is not None:

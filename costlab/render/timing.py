@@ -7,7 +7,6 @@ RooflinePrediction.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from rich.console import Group
 from rich.text import Text
 
 from costlab.render.layout import Col, build_table
+from costlab.render.tabular import csv_writer
 from costlab.units import duration, human, shapes_text
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ _LATENCY_CSV = (
 def latency_csv(measurements: Sequence[Measurement]) -> str:
     """One line per batch size, raw numbers (milliseconds, per second)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(_LATENCY_CSV)
     for m in measurements:
         data = m.to_dict()
@@ -215,7 +215,7 @@ _LAYER_CSV = (
 def layer_times_csv(timings: Sequence[LayerTiming]) -> str:
     """One line per layer (per batch size), raw numbers, led by the model, batch and whole-model latency."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(("model", "batch", "model_ms", *_LAYER_CSV))
     for timing in timings:
         spec = timing.latency.spec
@@ -358,7 +358,7 @@ _ROOFLINE_CSV = ("name", "type", "category", "flops", "bytes_accessed", "intensi
 def roofline_csv(prediction: RooflinePrediction, timing: LayerTiming | None = None) -> str:
     """One line per layer: the prediction, and the measured time when there is one."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     extra = ("measured_ms", "achieved_flops_per_s") if timing is not None else ()
     writer.writerow(_ROOFLINE_CSV + extra)
     timed_rows = timing.layers if timing is not None else [None] * len(prediction.layers)

@@ -6,7 +6,6 @@ FLOPs, bytes accessed), in every format.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from costlab.cost.costs import BUDGETED
 from costlab.render.layout import Col, build_table
+from costlab.render.tabular import csv_writer, md_row
 from costlab.units import shape, shape_text
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def zoo_json(rows: Sequence[ZooRow]) -> str:
 
 def zoo_csv(rows: Sequence[ZooRow]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(["name", "family", "input_shape", *(c.key for c in BUDGETED), "paper"])
     for r in rows:
         writer.writerow([r.name, r.family, shape_text(r.input_shape), *(getattr(r.totals, c.key) for c in BUDGETED),
@@ -58,8 +58,7 @@ def zoo_markdown(rows: Sequence[ZooRow]) -> str:
     lines = ["| model | family | input | " + " | ".join(c.words for c in BUDGETED) + " |",
              "|---|---|---|" + "---:|" * len(BUDGETED)]
     lines += [
-        f"| `{r.name}` | {r.family} | {shape(r.input_shape)} | "
-        + " | ".join(c.text(getattr(r.totals, c.key), total=True) for c in BUDGETED) + " |"
+        md_row([f"`{r.name}`", r.family, shape(r.input_shape), *(c.text(getattr(r.totals, c.key), total=True) for c in BUDGETED)])
         for r in rows
     ]
     return "\n".join(lines) + "\n"

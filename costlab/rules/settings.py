@@ -22,6 +22,7 @@ versions are refused with the new name. The rules must be registered first (impo
 from __future__ import annotations
 
 import fnmatch
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,8 +106,8 @@ def settings_from_config(
                 if name not in params:
                     known = ", ".join(["severity", *params])
                     raise ConfigError(f"{where(f'lint.{key}')}: unknown key {name!r}; {code} takes {known}")
-                if isinstance(setting, bool) or not isinstance(setting, (int, float)):
-                    raise ConfigError(f"{where(f'lint.{key}')}: {name} must be a number, not {setting!r}")
+                if isinstance(setting, bool) or not isinstance(setting, (int, float)) or not math.isfinite(setting):
+                    raise ConfigError(f"{where(f'lint.{key}')}: {name} must be a finite number, not {setting!r}")
                 if setting < params[name].minimum:
                     raise ConfigError(f"{where(f'lint.{key}')}: {name} = {setting} is below its minimum {params[name].minimum}")
                 options.setdefault(code, {})[name] = float(setting)

@@ -44,7 +44,7 @@ from costlab.cost.tracker import ModuleCall, ModuleTracker
 from costlab.errors import CostlabError
 from costlab.progress import Progress, notify, part
 from costlab.timing.devices import fixed_threads, synchronize
-from costlab.timing.measure import DEFAULT_MIN_TIME_S, Measurement, Workload, load_workload, time_workload
+from costlab.timing.measure import DEFAULT_MIN_TIME_S, Measurement, Workload, load_workload, seeded_rng, time_workload
 from costlab.units import shapes_text
 
 if TYPE_CHECKING:
@@ -285,7 +285,7 @@ def time_layers(
     inputs = workload.inputs(batch)
     passes: list[_Pass] = []
     spent = 0.0
-    with fixed_threads(threads), torch.no_grad():
+    with fixed_threads(threads), torch.no_grad(), seeded_rng(workload.device):
         while len(passes) < MIN_LAYER_RUNS or spent < min_time_s:
             start = time.perf_counter()
             run = _timed_pass(workload, inputs, categorize=not passes)

@@ -390,7 +390,7 @@ def time_workload(
     def forward() -> Any:
         return workload.model(*inputs)
 
-    with fixed_threads(threads) as used, torch.no_grad():
+    with fixed_threads(threads) as used, torch.no_grad(), seeded_rng(workload.device):
         try:
             warmup_runs, per_call_s = _warm_up(forward, workload.device, min_time_s)
         except Exception as err:  # noqa: BLE001 - the model's own code may raise anything
@@ -400,6 +400,21 @@ def time_workload(
         number = block_size(per_call_s, _clock_overhead(workload.device), min_time_s)
         raw = _blocks(forward, workload.device, number, min_time_s, progress)
     return Measurement(workload.spec(batch, used, min_time_s), tuple(raw), number, warmup_runs)
+
+
+def seeded_rng(device: torch.device) -> Any:
+    """The model's random draws (if any) come from a seeded generator, and the caller's RNG state is
+    put back afterwards."""
+    import contextlib
+
+    import torch
+
+    from costlab.load.inputs import SEED
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.random.fork_rng(devices=[device] if device.type == "cuda" else []))
+    torch.manual_seed(SEED)
+    return stack
 
 
 def measure_latency(

@@ -216,11 +216,19 @@ def test_measure_latency_on_a_tiny_model():
     assert m.throughput_per_s == pytest.approx(2 / (m.median_ms / 1e3))
 
 
-def test_measure_latency_leaves_an_instance_in_eval_mode_and_accepts_options():
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+def test_measure_latency_times_a_copy_and_leaves_the_instance_as_it_was():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).double()  # training, float64
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(7)
+    rng = torch.get_rng_state()
     m = measure_latency(model, "1x3x16x16", dtype="bfloat16", channels_last=True, threads=1, min_time_s=FAST)
     assert m.spec.dtype == "bfloat16" and m.spec.channels_last
-    assert not model.training
+    assert model.training and model[1].training  # not switched to eval
+    after = model.state_dict()
+    assert all(after[k].dtype == v.dtype and torch.equal(after[k], v) for k, v in before.items())
+    assert model[0].weight.dtype == torch.float64
+    assert model[0].weight.is_contiguous()  # not converted to channels-last
+    assert torch.equal(torch.get_rng_state(), rng)  # the caller's RNG untouched
 
 
 def test_a_forward_that_fails_at_a_dtype_is_one_clear_line():
