@@ -11,6 +11,12 @@ def first_line(err: BaseException | None) -> str:
     return lines[0] if lines else type(err).__name__
 
 
+def exited(err: SystemExit) -> str:
+    """What user code did when it raised SystemExit: ``called sys.exit(0)`` (costlab never exits for it:
+    a CI gate must not pass because a model file called ``sys.exit(0)``)."""
+    return f"called sys.exit({err.code!r})"
+
+
 class CostlabError(Exception):
     """A problem with what the user asked for; the CLI prints the message alone and exits with ``exit_code``."""
 

@@ -42,6 +42,7 @@ class Output:
 
     shown: str
     path: Path | None  # None: stdout
+    make_parents: bool = False
 
     @property
     def is_stdout(self) -> bool:
@@ -60,14 +61,23 @@ class Output:
             sys.stdout.flush()
             return
         _refuse_protected(self.path, self.shown, protected)
+        if self.make_parents:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise OutputError(f"cannot write {self.shown}: {err.strerror or err}") from None
         atomic_write(self.path, raw, shown=self.shown)
 
 
-def check_output(path: str | Path, protected: Iterable[Path] = (), *, what: str = "-o") -> Output:
+def check_output(
+    path: str | Path, protected: Iterable[Path] = (), *, what: str = "-o", make_parents: bool = False
+) -> Output:
     """Check that ``path`` can be written, without writing it; ``"-"`` is stdout.
 
     Raises :class:`OutputError` (one line, exit 2) for a folder, a missing or unwritable parent,
-    a path under a file, or one of ``protected`` (the model's source).
+    a path under a file, or one of ``protected`` (the model's source). With ``make_parents`` a
+    missing parent folder is fine (it is made when writing) as long as the nearest folder that
+    exists may be written in.
     """
     shown = str(path)
     if shown == STDOUT:
@@ -77,19 +87,21 @@ def check_output(path: str | Path, protected: Iterable[Path] = (), *, what: str 
     if target.is_dir():
         raise OutputError(f"{what} {shown} is a folder: give a file name, such as {Path(shown) / 'out.json'}")
     parent = target.parent
+    existing = parent
     for ancestor in (parent, *parent.parents):
         if ancestor.exists():
             if not ancestor.is_dir():
                 raise OutputError(f"cannot write {shown}: {ancestor} is a file, not a folder")
+            existing = ancestor
             break
-    if not parent.exists():
+    if not parent.exists() and not make_parents:
         raise OutputError(f"cannot write {shown}: the folder {parent} does not exist")
     if target.exists() and not target.is_file():
         if not os.access(target, os.W_OK):
             raise OutputError(f"cannot write {shown}: permission denied")
-    elif not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {shown}: no permission to write in {parent}")
-    return Output(shown, target)
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {shown}: no permission to write in {existing}")
+    return Output(shown, target, make_parents)
 
 
 def _refuse_protected(target: Path, shown: str, protected: Iterable[Path]) -> None:

@@ -46,9 +46,10 @@ def check(
         result = evaluate(budgets, loaded, update_baselines=update_baseline)
         common.note(result.notes)
         # every baseline was read and checked, and every target can be written, before any is written
-        for update in result.updates:
-            update.path.parent.mkdir(parents=True, exist_ok=True)
-        writes = [(check_output(u.path, [*u.protected, *protected], what="baseline"), u) for u in result.updates]
+        writes = [
+            (check_output(u.path, [*u.protected, *protected], what="baseline", make_parents=True), u)
+            for u in result.updates
+        ]
         err = common.stderr_console()
         for baseline, update in writes:
             baseline.write(update.text, [*update.protected, *protected])

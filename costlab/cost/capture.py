@@ -212,6 +212,6 @@ def capture(
                 torch.func.functional_call(model, state, tuple(inputs))
             else:
                 model(*inputs)
-    except Exception as err:  # noqa: BLE001 - the model's own code may raise anything
+    except (Exception, SystemExit) as err:  # noqa: BLE001 - the model's own code may raise anything
         raise CaptureFailed(err, recorder.tracker.current_call()) from err
     return recorder

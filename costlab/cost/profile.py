@@ -10,7 +10,7 @@ from torch import nn
 from costlab import dtypes
 from costlab.cost.capture import Capture, CaptureFailed, capture
 from costlab.cost.report import Report
-from costlab.errors import CostlabError, ForwardError, first_line
+from costlab.errors import CostlabError, ForwardError, exited, first_line
 from costlab.load import InputSpec, ModelSource, as_source, input_specs_for, make_inputs
 from costlab.load.sites import sites_of
 from costlab.units import shapes_text
@@ -54,6 +54,8 @@ def profile(
                 recorder = capture(built, meta_inputs, dtype=float_dtype, meta_default_device=default_device)
                 break
             except CaptureFailed as failed:
+                if isinstance(failed.error, SystemExit):
+                    raise ForwardError(f"{source.label} {exited(failed.error)} in forward") from None
                 meta_error = failed.error
     if recorder is None:
         built = _build(source, meta=False)
@@ -75,6 +77,8 @@ def _build(source: ModelSource, meta: bool) -> nn.Module:
         model = source.build(meta)
     except CostlabError:
         raise
+    except SystemExit as err:
+        raise ForwardError(f"{source.label} {exited(err)} while being built") from None
     except Exception as err:  # noqa: BLE001 - building user code may raise anything
         if meta:
             return _build(source, meta=False)  # the constructor needs real tensors: build for real
@@ -94,6 +98,8 @@ def _run_real(model: nn.Module, inputs: list[torch.Tensor], source: ModelSource)
             torch.manual_seed(SEED)
             return capture(model, inputs)
     except CaptureFailed as failed:
+        if isinstance(failed.error, SystemExit):
+            raise ForwardError(f"{source.label} {exited(failed.error)} in forward") from None
         where = failed.call
         if where is not None and where.name:
             layer_shapes = shapes_text(where.input_shapes)

@@ -131,4 +131,4 @@ def with_batch(specs: Sequence[InputSpec], batch: int | None) -> list[InputSpec]
         return list(specs)
     if batch <= 0:
         raise InputSpecError(f"batch must be a positive integer, got {batch}")
-    return [InputSpec((batch, *spec.shape[1:]), spec.dtype) for spec in specs]
+    return [_checked((batch, *spec.shape[1:]), f"{batch}x{shape_text(spec.shape[1:])}", spec.dtype) for spec in specs]

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from costlab.errors import InputSpecError, ModelSpecError, first_line
+from costlab.errors import InputSpecError, ModelSpecError, exited, first_line
 from costlab.load.inputs import InputSpec, parse_inputs
 
 __all__ = ["FACTORY_NAMES", "import_file", "find_model", "model_candidates", "needs_arguments", "file_inputs"]
@@ -69,6 +69,9 @@ def _execute_file(path: Path) -> ModuleType:
     except SyntaxError as err:
         sys.modules.pop(module_name, None)
         raise ModelSpecError(f"{path}:{err.lineno}: syntax error: {err.msg}") from None
+    except SystemExit as err:
+        sys.modules.pop(module_name, None)
+        raise ModelSpecError(f"{path.name} {exited(err)} while being imported") from None
     except Exception as err:  # noqa: BLE001 - user code may raise anything
         sys.modules.pop(module_name, None)
         raise ModelSpecError(f"could not import {path}: {_one_line(err)}") from None

@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from costlab import dtypes
-from costlab.errors import CostlabError, ForwardError, InputSpecError, first_line
+from costlab.errors import CostlabError, ForwardError, InputSpecError, exited, first_line
 from costlab.progress import Progress, notify
 from costlab.stats import quantile
 from costlab.timing.devices import device_name, fixed_threads, resolve_device, resolve_dtype, synchronize
@@ -283,6 +283,8 @@ def load_workload(
         built = instantiate(model, input_shape)
     except CostlabError:
         raise
+    except SystemExit as err:
+        raise ForwardError(f"{model if isinstance(model, str) else type(model).__name__} {exited(err)}") from None
     except Exception as err:  # noqa: BLE001 - building user code may raise anything
         raise ForwardError(
             f"building {model if isinstance(model, str) else type(model).__name__} failed: {first_line(err)}"
@@ -393,6 +395,8 @@ def time_workload(
     with fixed_threads(threads) as used, torch.no_grad(), seeded_rng(workload.device):
         try:
             warmup_runs, per_call_s = _warm_up(forward, workload.device, min_time_s)
+        except SystemExit as err:
+            raise ForwardError(f"{workload.label} {exited(err)} in forward") from None
         except Exception as err:  # noqa: BLE001 - the model's own code may raise anything
             raise ForwardError(
                 f"{workload.label}: forward failed on {workload.device} at {workload.dtype_name}: {first_line(err)}"
