@@ -300,3 +300,51 @@ def test_update_baseline_checks_every_target_before_writing_any(folder: Path) ->
     result = runner.invoke(app, ["check", "-c", "two.toml", "--update-baseline"])
     assert result.exit_code == 2 and "notes.txt is a file, not a folder" in result.stderr
     assert first.read_bytes() == before  # the first baseline is not rewritten when the second cannot be
+
+
+# -- names that are markup, table syntax or spreadsheet formulas ------------------------------------------
+
+MARKUP_NET = '''\
+from torch import nn
+
+INPUT_SHAPE = (1, 4)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.add_module("[/x]", nn.Linear(4, 4))
+        self.add_module("[bold red]y[/]", nn.Linear(4, 4))
+        self.add_module("=HYPERLINK(1)", nn.Linear(4, 4))
+        self.add_module("a|b", nn.Linear(4, 2))
+
+    def forward(self, x):
+        for layer in self.children():
+            x = layer(x)
+        return x
+'''
+
+
+@pytest.fixture
+def markup_net(folder: Path) -> str:
+    (folder / "markup.py").write_text(MARKUP_NET)
+    return "markup.py"
+
+
+def test_names_are_printed_as_they_are_never_as_markup(markup_net: str) -> None:
+    result = runner.invoke(app, ["profile", markup_net], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    for name in ("[/x]", "[bold red]y[/]", "=HYPERLINK(1)", "a|b"):
+        assert name in result.stdout
+
+
+def test_csv_cells_are_never_spreadsheet_formulas(markup_net: str) -> None:
+    rows = runner.invoke(app, ["profile", markup_net, "-f", "csv"]).stdout.splitlines()
+    names = [row.split(",")[0] for row in rows[1:]]
+    assert "'=HYPERLINK(1)" in names and "=HYPERLINK(1)" not in names  # OWASP: a leading '
+
+
+def test_markdown_cells_keep_their_table_shape(markup_net: str) -> None:
+    lines = runner.invoke(app, ["profile", markup_net, "-f", "md"]).stdout.splitlines()
+    row = next(line for line in lines if "a\\|b" in line)
+    assert row.count(" | ") == lines[2].count(" | ")  # the | in the name is escaped, not a new cell
