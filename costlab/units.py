@@ -30,6 +30,7 @@ __all__ = [
     "parse_quantity",
     "format_quantity",
     "format_delta",
+    "as_number",
     "finite_number",
 ]
 
@@ -176,21 +177,18 @@ def parse_quantity(text: str | int | float, kind: str) -> float:
 
 
 def format_quantity(value: float, unit: str = "") -> str:
-    """``300e6`` → ``300 M``, ``318.4e6`` → ``318.4 M``, ``12e6, "B"`` → ``12 MB``, ``8.25, "ms"`` → ``8.25 ms``.
-
-    Three significant digits (four from 100 up), trailing zeros dropped, so a limit reads as it was written.
-    """
+    """A measured value or a limit, formatted exactly as tables print numbers (one way everywhere):
+    ``300e6`` → ``300.0 M``, ``12e6, "B"`` → ``12.0 MB``, ``8.25, "ms"`` → ``8.25 ms``, a count of findings whole."""
     if unit == "ms":
-        digits = 0 if value >= 100 else 1 if value >= 10 else 2
-        return f"{_trim(f'{value:.{digits}f}')} ms"
+        return duration(value)
     if unit == "findings":
         return f"{value:.0f}"
-    number, _, suffix = human(value, unit).partition(" ")
-    return f"{_trim(number)} {suffix}".rstrip() if suffix else _trim(number)
+    return human(value, unit)
 
 
-def _trim(number: str) -> str:
-    return number.rstrip("0").rstrip(".") if "." in number else number
+def as_number(value: float) -> int | float:
+    """An integral float as an int (JSON says ``300774272``, never ``300774272.0``), anything else as it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 2**63 else value
 
 
 def format_delta(fraction: float) -> str:

@@ -6,6 +6,11 @@ package was split into layers): for every zoo model ``Report.to_dict()`` and ``t
 findings of the default lint settings (numbers and words; their source locations aside), and the
 outcomes of ``costlab check`` on the repository's costlab.toml. Its only intended difference is
 the name of memory access: ``mac_bytes`` is ``bytes_accessed`` now (schema_version 2).
+
+At the restructuring (commit 946a3c6) every field matched, words included. Issue 15 then changed
+words on purpose (numbers formatted one way everywhere; G4 names what its share leaves out), so the
+lint findings and check outcomes are compared on their numbers and verdicts: every field but the
+sentence a user reads (``message``).
 """
 
 from __future__ import annotations
@@ -60,12 +65,18 @@ def test_every_number_of_every_zoo_model_is_unchanged(name: str):
                 assert len(now["layers"]) == len(value)
             else:
                 assert now[field] == value, (key, field)
-    findings = [{k: v for k, v in f.to_dict().items() if k != "location"} for f in lint(report, settings=LintSettings()).findings]
-    assert as_json(findings) == renamed(BEFORE["lint"][name])
+    findings = [{k: v for k, v in f.to_dict().items() if k not in ("location", "message")}
+                for f in lint(report, settings=LintSettings()).findings]
+    before = [{k: v for k, v in f.items() if k != "message"} for f in renamed(BEFORE["lint"][name])]
+    for now_finding, old in zip(as_json(findings), before):
+        assert {k: now_finding[k] for k in old if k != "evidence"} == {k: v for k, v in old.items() if k != "evidence"}
+        assert {k: now_finding["evidence"][k] for k in old["evidence"]} == old["evidence"]  # evidence may grow
+    assert len(findings) == len(before)
 
 
 def test_the_committed_check_is_unchanged(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(REPO)  # outcomes name the config as the user would write it: relative to here
     config = load_config(REPO / "costlab.toml")
-    outcomes = [asdict(o) for o in evaluate(load_budgets(config), config).outcomes]
-    assert as_json(outcomes) == renamed(BEFORE["check"])
+    outcomes = [{k: v for k, v in asdict(o).items() if k != "message"}
+                for o in evaluate(load_budgets(config), config).outcomes]
+    assert as_json(outcomes) == [{k: v for k, v in o.items() if k != "message"} for o in renamed(BEFORE["check"])]

@@ -112,8 +112,8 @@ def test_parse_quantity_rejects(text: object, kind: str, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "unit", "text"),
-    [(300e6, "", "300 M"), (318.4e6, "", "318.4 M"), (1.2e9, "", "1.2 G"), (12e6, "B", "12 MB"),
+    [(300e6, "", "300.0 M"), (318.4e6, "", "318.4 M"), (1.2e9, "", "1.20 G"), (12e6, "B", "12.0 MB"),
      (214_464, "B", "214.5 KB"), (512, "", "512"), (8.0, "ms", "8 ms"), (8.256, "ms", "8.26 ms"), (123.4, "ms", "123 ms")],
 )
-def test_format_quantity_reads_like_the_limit_was_written(value: float, unit: str, text: str) -> None:
+def test_format_quantity_formats_limits_as_tables_print_numbers(value: float, unit: str, text: str) -> None:
     assert format_quantity(value, unit) == text

@@ -22,7 +22,7 @@ from costlab.cost.costs import COLUMN
 from costlab.render.annotate import Case, junit_xml, workflow_command
 from costlab.render.layout import Col, build_table
 from costlab.render.tabular import csv_writer, md_row
-from costlab.units import format_delta, format_quantity
+from costlab.units import as_number, format_delta, format_quantity
 
 if TYPE_CHECKING:
     from costlab.ci.check import BaselineUpdate, CheckResult, Outcome
@@ -99,7 +99,10 @@ def check_table(result: CheckResult, width: int) -> RenderableType:
 
 
 def _finite(value: Any) -> Any:
-    return value if not isinstance(value, float) or math.isfinite(value) else None
+    """A number for JSON: non-finite ones are null, integral ones ints."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return as_number(value) if isinstance(value, float) else value
 
 
 def check_json(result: CheckResult) -> str:
@@ -269,7 +272,8 @@ def diff_json(diff: ProfileDiff, fail_over: float | None = None) -> str:
         "old": {"path": str(diff.old.path), "model": diff.old.model, "input_shapes": [list(s) for s in diff.old.input_shapes]},
         "new": {"path": str(diff.new.path), "model": diff.new.model, "input_shapes": [list(s) for s in diff.new.input_shapes]},
         "totals": [
-            {"metric": t.metric, "old": t.old, "new": t.new, "delta": t.delta, "ratio": _finite(t.ratio)}
+            {"metric": t.metric, "old": _finite(t.old), "new": _finite(t.new), "delta": _finite(t.delta),
+             "ratio": _finite(t.ratio)}
             for t in diff.totals
         ],
         "layers": [

@@ -30,15 +30,15 @@ def test_limits_give_value_limit_delta_status_and_message(in_tmp: Path) -> None:
     # params 1,392 ≤ 1,500: 1392/1500 - 1 = -7.2%
     assert (params.value, params.limit, params.status) == (1_392, 1_500, "ok")
     assert params.delta == pytest.approx(1392 / 1500 - 1)
-    assert params.message == "tiny: params 1.39 K ≤ 1.5 K (-7.2%)"
+    assert params.message == "tiny: params 1.39 K ≤ 1.50 K (-7.2%)"
     # MACs 1,400,832 > 1,300,000: 1400832/1.3e6 - 1 = +7.8%
     assert (macs.value, macs.limit, macs.status) == (1_400_832, 1.3e6, "breach")
     assert macs.delta == pytest.approx(1_400_832 / 1.3e6 - 1)
-    assert macs.message == "tiny: macs 1.4 M > 1.3 M (+7.8%)"
+    assert macs.message == "tiny: macs 1.40 M > 1.30 M (+7.8%)"
     # FLOPs 2,834,432 ≤ 2.9 M: -2.3%
-    assert flops.status == "ok" and flops.message == "tiny: flops 2.83 M ≤ 2.9 M (-2.3%)"
+    assert flops.status == "ok" and flops.message == "tiny: flops 2.83 M ≤ 2.90 M (-2.3%)"
     # memory access 214,464 B > 200 KB: +7.2%
-    assert bytes_accessed.unit == "B" and bytes_accessed.message == "tiny: bytes_accessed 214.5 KB > 200 KB (+7.2%)"
+    assert bytes_accessed.unit == "B" and bytes_accessed.message == "tiny: bytes_accessed 214.5 KB > 200.0 KB (+7.2%)"
     assert not result.passed and [o.metric for o in result.breaches] == ["macs", "bytes_accessed"]
     assert result.summary() == "1 budget, 4 checks: 2 ok, 2 breaches, 0 skipped"
     assert (macs.file, macs.line) == ("costlab.toml", 2)
@@ -65,7 +65,7 @@ def test_baseline_regression(in_tmp: Path) -> None:
     macs = by_metric["macs"]
     # limit 1.2 M · 1.05 = 1.26 M; 1,400,832 / 1.2 M - 1 = +16.7% over the baseline
     assert (macs.reference, macs.limit, macs.status) == (1_200_000, pytest.approx(1_260_000), "breach")
-    assert macs.message == "tiny: macs 1.4 M > 1.26 M (+16.7% vs baseline 1.2 M, allowed +5%)"
+    assert macs.message == "tiny: macs 1.40 M > 1.26 M (+16.7% vs baseline 1.20 M, allowed +5%)"
     assert by_metric["params"].status == "ok" and by_metric["params"].delta == 0
 
 

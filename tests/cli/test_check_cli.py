@@ -32,7 +32,7 @@ max_bytes_accessed = "220 KB"
 """
 # MACs 1,400,832 > 1.3 M: 1,400,832 / 1,300,000 - 1 = +7.8%
 OVER = WITHIN.replace('max_macs = "1.5M"', 'max_macs = "1.3M"')
-BREACH = "tiny: macs 1.4 M > 1.3 M (+7.8%)"
+BREACH = "tiny: macs 1.40 M > 1.30 M (+7.8%)"
 
 
 @pytest.fixture(autouse=True)
@@ -158,10 +158,10 @@ def test_update_baseline_writes_valid_json_and_no_temp_file(tmp_path: Path) -> N
     baseline.write_text(json.dumps(data))
     failed = run("check")
     assert failed.exit_code == 1
-    assert "✗ tiny: macs 1.4 M > 1.26 M (+16.7% vs baseline 1.2 M, allowed +5%)" in failed.stdout
+    assert "✗ tiny: macs 1.40 M > 1.26 M (+16.7% vs baseline 1.20 M, allowed +5%)" in failed.stdout
     accepted = run("check", "--update-baseline")
     assert accepted.exit_code == 0
-    assert "updated baselines/tiny.json: macs 1.2 M → 1.4 M" in accepted.stderr
+    assert "updated baselines/tiny.json: macs 1.20 M → 1.40 M" in accepted.stderr
     assert run("check").exit_code == 0
     assert sorted(p.name for p in baseline.parent.iterdir()) == ["tiny.json"]
 
@@ -268,7 +268,7 @@ def test_diff_fail_over(profiles: tuple[str, str]) -> None:
     over = runner.invoke(app, ["diff", old, new, "--fail-over", "5%"])
     assert over.exit_code == 1
     # 2,842,624 / 1,400,832 - 1 = +102.9%
-    assert "✗ over --fail-over: macs +102.9% > +5% (1.4 M → 2.84 M)" in over.stdout
+    assert "✗ over --fail-over: macs +102.9% > +5% (1.40 M → 2.84 M)" in over.stdout
     assert runner.invoke(app, ["diff", old, new, "--fail-over", "150%"]).exit_code == 0
     assert runner.invoke(app, ["diff", new, old, "--fail-over", "5%"]).exit_code == 0  # shrinking never fails
     as_json = runner.invoke(app, ["diff", old, new, "--fail-over", "5%", "-f", "json"])

@@ -266,7 +266,7 @@ def test_pyproject_tool_table_is_read(tmp_path):
     [
         ('[lint]\nselect = ["G9"]\n', "unknown rule 'G9'"),
         ("[lint.G1]\nmin_ratio = 2\n", "unknown key 'min_ratio'; G1 takes severity, min_mac_ratio"),
-        ('[lint.G1]\nmin_mac_ratio = "big"\n', "min_mac_ratio must be a number"),
+        ('[lint.G1]\nmin_mac_ratio = "big"\n', "min_mac_ratio must be a finite number"),
         ("[lint.G1]\nmin_mac_ratio = 0.5\n", "below its minimum"),
         ('[lint.G2]\nseverity = "fatal"\n', "severity must be one of info, warning, error"),
         ("[lint]\ncolour = 1\n", "unknown key 'colour'"),
