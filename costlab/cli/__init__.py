@@ -7,6 +7,7 @@ imports no torch, so ``costlab --help`` is instant.
 
 from costlab.cli import (  # noqa: F401 - importing a command module registers it on `app`
     check,
+    compare,
     diff,
     guidelines,
     latency,
