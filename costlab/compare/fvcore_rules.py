@@ -29,9 +29,8 @@ if TYPE_CHECKING:
     from costlab.cost.capture import OpRecord
 
 WHY_NORM = (
-    "fvcore counts aten::batch_norm at 2 per element at inference (scale and shift; 1 without an affine), "
-    "at 5 per element (4 without an affine) when normalizing by batch statistics, and layer / group / "
-    "instance norm at 5 (4); costlab counts inference batch norm as 2 FLOPs per element, and no MACs"
+    "fvcore counts batch norm at 2 per element at inference (1 without an affine), 5 (4) with batch statistics, "
+    "and layer / group norm at 5 (4); costlab counts inference batch norm as 2 FLOPs per element, no MACs"
 )
 WHY_POOL = "fvcore counts aten::adaptive_avg_pool2d at 1 per input element (costlab: FLOPs, not MACs)"
 WHY_UPSAMPLE = "fvcore counts aten::upsample_nearest2d at 1 and aten::upsample_bilinear2d at 4 per output element"

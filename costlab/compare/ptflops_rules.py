@@ -153,14 +153,14 @@ def predict(seen: Seen) -> list[Term]:
             forwards.add(call.index)
             count = _functional_count(module, call)
             functional_counts += count
-            what = f"counts {functional} again inside nn.{call.type}" if rule is not None else f"counts {functional} through its patch"
+            what = f"{functional} again, through its patch" if rule is not None else f"{functional} through its patch"
             terms.append(Term(what, WHY_TWICE, functional, count, call.index, in_modules=False))
     for op in seen.report.ops:
         functional = FUNCTIONAL_OPS.get(op.op)
         if functional is not None and op.call not in forwards:
             count = _numel(op.output_shapes[0] if functional == "F.interpolate" else op.input_shapes[0])
             functional_counts += count
-            terms.append(Term(f"counts {functional} calls through its patch", WHY_TWICE, functional, count, op.call,
+            terms.append(Term(f"{functional} through its patch", WHY_TWICE, functional, count, op.call,
                               in_modules=False))
     batch = seen.report.input_shapes[0][0] if seen.report.input_shapes and seen.report.input_shapes[0] else 1
     if batch != 1:

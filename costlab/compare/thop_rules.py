@@ -32,8 +32,8 @@ WHY_CONV = (
     "convolution's multiply-adds are per input position, so it is overcounted by about stride²"
 )
 WHY_NORM = (
-    "thop counts normalization at 2 per element (subtract the mean, divide by the deviation), ×2 with an affine "
-    "scale and shift — at inference too, where batch norm folds into the convolution; costlab counts no MACs there"
+    "thop counts normalization at 2 per element, ×2 with an affine — at inference too, where batch norm "
+    "folds into the convolution; costlab counts no MACs there"
 )
 WHY_POOL = "thop counts average pooling at 1 per output and adaptive average pooling at (window + 1) per output"
 WHY_OTHER = "thop's rule for this module counts element-wise work that costlab does not count as MACs"
