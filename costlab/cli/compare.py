@@ -49,6 +49,9 @@ def compare(
         with common.progress_bar(f"comparing counters on {model}") as progress:
             result = reconcile_counters(model, input, counters=counters, depth=1 if depth is None else depth,
                                         progress=progress)
+        common.note(result.notes)
+        if result.unsupported_ops:  # what costlab counts as zero, a counter may count: unexplained there
+            common.warn(common.unsupported_warning(result.unsupported_ops, strict=True))
         common.emit(
             fmt,
             target,

@@ -19,7 +19,7 @@ import io
 import logging
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # importing a counter's rules registers it; the order here is the order they are shown in
@@ -53,6 +53,9 @@ class Comparison:
     flops: int
     counters: tuple[CounterResult, ...]
     depth: int = 1
+    unsupported_ops: dict[str, int] = field(default_factory=dict)
+    """Ops costlab itself has no formula for (counted as zero): a counter that counts them is unexplained there."""
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: ``costlab[basis] + Σ differences.amount + unexplained == total`` per counter."""
@@ -120,7 +123,7 @@ def reconcile_counters(
             results.append(_one(spec, base, inputs, seen, depth))
         notify(progress, 1.0, None)
     return Comparison(source.label, [s.shape for s in specs], report.totals.macs, report.totals.flops,
-                      tuple(results), depth)
+                      tuple(results), depth, dict(report.unsupported_ops), tuple(report.notes))
 
 
 def _build(source: Any) -> Any:
