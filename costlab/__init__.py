@@ -2,7 +2,8 @@
 
 ``costlab.profile(model_or_spec, input_shape=...)`` returns a :class:`Report` of parameters,
 MACs, FLOPs, bytes accessed and element-wise work per layer; ``costlab.lint`` checks ShuffleNet V2's
-guidelines on it; ``costlab.measure_latency`` times the real model. Importing ``costlab`` is cheap:
+guidelines on it; ``costlab.measure_latency`` times the real model; ``costlab.reconcile`` explains
+why fvcore, torch's FlopCounterMode, thop, ptflops and torchinfo print other numbers. Importing ``costlab`` is cheap:
 torch is imported on first use of the API, so ``costlab --help`` stays fast. ARCHITECTURE.md maps
 the package.
 """
@@ -19,6 +20,7 @@ __all__ = [
     "profile",
     "lint",
     "measure_latency",
+    "reconcile",
     "Report",
     "LayerRecord",
     "Totals",
@@ -31,6 +33,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from costlab.cost.costs import Costs
+    from costlab.compare import reconcile
     from costlab.cost.profile import profile
     from costlab.cost.report import LayerRecord, Report, Totals
     from costlab.rules.engine import lint
@@ -41,6 +44,7 @@ _LAZY = {
     "profile": "costlab.cost.profile",
     "lint": "costlab.rules.engine",
     "measure_latency": "costlab.timing.measure",
+    "reconcile": "costlab.compare",
     "Report": "costlab.cost.report",
     "LayerRecord": "costlab.cost.report",
     "Totals": "costlab.cost.report",

@@ -32,6 +32,7 @@ __all__ = [
     "format_delta",
     "as_number",
     "finite_number",
+    "exact",
 ]
 
 _PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
@@ -199,3 +200,8 @@ def format_delta(fraction: float) -> str:
 def finite_number(value: object) -> bool:
     """A real int or float that is finite (not a bool, not NaN or ±inf)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def exact(value: int, sign: bool = False) -> str:
+    """A count to the last unit, for arithmetic a reader checks: ``314,193,216``; ``sign``: ``+13,356,224``, ``-1,000``."""
+    return f"{value:+,}" if sign else f"{value:,}"

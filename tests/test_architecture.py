@@ -30,6 +30,7 @@ LAYERS = {
     "rules": 3,
     "timing": 3,
     "ci": 4,
+    "compare": 4,
     "experiments": 4,
     "publish": 4,
     "render": 5,

@@ -7,6 +7,7 @@ import pytest
 from costlab.units import (
     QuantityError,
     duration,
+    exact,
     finite_number,
     format_delta,
     format_quantity,
@@ -117,3 +118,8 @@ def test_parse_quantity_rejects(text: object, kind: str, message: str) -> None:
 )
 def test_format_quantity_formats_limits_as_tables_print_numbers(value: float, unit: str, text: str) -> None:
     assert format_quantity(value, unit) == text
+
+
+def test_exact_counts_to_the_last_unit() -> None:
+    assert exact(314_193_216) == "314,193,216"
+    assert (exact(13_356_224, sign=True), exact(-1_000, sign=True), exact(0)) == ("+13,356,224", "-1,000", "0")

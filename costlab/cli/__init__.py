@@ -9,7 +9,10 @@ import importlib
 
 from costlab.cli.app import app, main
 
-COMMANDS = ("profile", "lint", "rule", "zoo", "latency", "machine", "roofline", "check", "diff", "guidelines", "report")
+COMMANDS = (
+    "profile", "lint", "rule", "zoo", "compare", "latency", "machine", "roofline", "check", "diff", "guidelines",
+    "report",
+)
 """Command modules in the order ``costlab --help`` lists them; importing one registers it on ``app``."""
 
 for _command in COMMANDS:

@@ -133,6 +133,11 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("lint threads without device", ["lint", "tiny_net.py", "--threads", "1"], 2, "--threads applies to timing"),
     ("rule unknown", ["rule", "G9"], 2, "rule 'G9' is not known"),
     ("rule format", ["rule", "G1", "-f", "csv"], 2, "'csv' is not one of"),
+    # -- compare -------------------------------------------------------------------------------------
+    ("compare unknown counter", ["compare", "tiny_net.py", "--with", "nosuch"], 2, "no such counter (known: fvcore"),
+    ("compare unknown model", ["compare", "nope"], 2, "unknown zoo model 'nope'"),
+    ("compare format", ["compare", "tiny_net.py", "-f", "csv"], 2, "'csv' is not one of"),
+    ("compare output over the model", ["compare", "tiny_net.py", "-o", "tiny_net.py"], 2, "over the model file"),
     # -- latency and machine -------------------------------------------------------------------------
     ("batch zero", ["latency", "tiny_net.py", "--batch", "0"], 2, "every batch size must be at least 1"),
     ("batch letters", ["latency", "tiny_net.py", "--batch", "a,b"], 2, "malformed --batch"),

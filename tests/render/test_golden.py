@@ -56,9 +56,16 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def _version(distribution: str) -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version(distribution)
+
+
 def normalized(text: str) -> str:
     for real, placeholder in ((device_name(torch.device("cpu")), "<cpu>"), (torch.__version__, "<torch>"),
-                              (costlab.__version__, "<costlab>"), (f"{REPO}/", "")):
+                              (costlab.__version__, "<costlab>"), (_version("fvcore"), "<fvcore>"),
+                              (f"{REPO}/", "")):
         text = text.replace(real, placeholder)
     return text
 
@@ -99,6 +106,9 @@ CASES: dict[str, tuple[list[str], tuple[int, ...]]] = {
     "roofline_predicted": (["roofline", "mobilenet_v2", "--threads", "1", "-n", "8"], (80, 120)),
     "roofline_predicted.json": (["roofline", "tiny_net.py", "--threads", "1", "-f", "json"], ()),
     "roofline_predicted.csv": (["roofline", "tiny_net.py", "--threads", "1", "-f", "csv"], ()),
+    "compare_tiny": (["compare", "tiny_net.py", "--with", "fvcore,torch"], (80, 120)),
+    "compare_tiny.json": (["compare", "tiny_net.py", "--with", "fvcore,torch", "-f", "json"], ()),
+    "compare_tiny.md": (["compare", "tiny_net.py", "--with", "fvcore,torch", "-f", "md"], ()),
     "machine": (["machine", "--threads", "1"], (80, 120)),
     "machine.json": (["machine", "--threads", "1", "-f", "json"], ()),
     "machine.md": (["machine", "--threads", "1", "-f", "md"], ()),
