@@ -2,7 +2,8 @@
 
 ``costlab.profile(model_or_spec, input_shape=...)`` returns a :class:`Report` of parameters,
 MACs, FLOPs, bytes accessed and element-wise work per layer; ``costlab.lint`` checks ShuffleNet V2's
-guidelines on it; ``costlab.measure_latency`` times the real model. Importing ``costlab`` is cheap:
+guidelines on it; ``costlab.measure_latency`` times the real model; ``costlab.predict`` predicts its
+latency from the device's calibration without running it. Importing ``costlab`` is cheap:
 torch is imported on first use of the API, so ``costlab --help`` stays fast. ARCHITECTURE.md maps
 the package.
 """
@@ -19,6 +20,7 @@ __all__ = [
     "profile",
     "lint",
     "measure_latency",
+    "predict",
     "Report",
     "LayerRecord",
     "Totals",
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from costlab.cost.profile import profile
     from costlab.cost.report import LayerRecord, Report, Totals
     from costlab.rules.engine import lint
+    from costlab.timing.calibrations import predict
     from costlab.timing.measure import measure_latency
     from costlab.zoo import create_model, list_models, register_model
 
@@ -41,6 +44,7 @@ _LAZY = {
     "profile": "costlab.cost.profile",
     "lint": "costlab.rules.engine",
     "measure_latency": "costlab.timing.measure",
+    "predict": "costlab.timing.calibrations",
     "Report": "costlab.cost.report",
     "LayerRecord": "costlab.cost.report",
     "Totals": "costlab.cost.report",

@@ -6,12 +6,14 @@ imports no torch, so ``costlab --help`` is instant.
 """
 
 from costlab.cli import (  # noqa: F401 - importing a command module registers it on `app`
+    calibrate,
     check,
     diff,
     guidelines,
     latency,
     lint,
     machine,
+    predict,
     profile,
     report,
     roofline,
