@@ -127,7 +127,7 @@ def _fit_roofline(flops: np.ndarray, bytes_: np.ndarray, t: np.ndarray) -> Roofl
     span_f = np.linspace(rate_f.min() - 0.5, rate_f.max() + 1.5, 28)
     span_b = np.linspace(rate_b.min() - 0.5, rate_b.max() + 1.5, 28)
     best = (math.inf, 0.0, 1.0, 1.0)
-    for _ in range(2):
+    for _ in range(3):
         for lp in span_f:
             for lb in span_b:
                 m = np.maximum(flops / 10**lp, bytes_ / 10**lb)
@@ -135,8 +135,8 @@ def _fit_roofline(flops: np.ndarray, bytes_: np.ndarray, t: np.ndarray) -> Roofl
                 if err < best[0]:
                     best = (err, a, 10**lp, 10**lb)
         step_f, step_b = span_f[1] - span_f[0], span_b[1] - span_b[0]
-        span_f = np.linspace(math.log10(best[2]) - step_f, math.log10(best[2]) + step_f, 9)
-        span_b = np.linspace(math.log10(best[3]) - step_b, math.log10(best[3]) + step_b, 9)
+        span_f = np.linspace(math.log10(best[2]) - step_f, math.log10(best[2]) + step_f, 11)
+        span_b = np.linspace(math.log10(best[3]) - step_b, math.log10(best[3]) + step_b, 11)
     return RooflineModel(best[1], best[2], best[3])
 
 

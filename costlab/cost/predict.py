@@ -348,6 +348,8 @@ class LatencyPrediction:
     layers: tuple[LayerLatency, ...]
     ops_ms: float
     overhead_ms: float
+    unattributed_ms: float
+    """Ops in module calls that have no row (calls holding only views): in ``ops_ms``, in no row."""
     by_kind_ms: dict[str, float]
     unmodelled: dict[str, int]
     ops: int
@@ -370,6 +372,7 @@ class LatencyPrediction:
             "predicted_ms": self.predicted_ms,
             "ops_ms": self.ops_ms,
             "overhead_ms": self.overhead_ms,
+            "unattributed_ms": self.unattributed_ms,
             "ops": self.ops,
             "module_calls": self.calls,
             "by_kind_ms": dict(self.by_kind_ms),
@@ -439,6 +442,8 @@ def predict_latency(report: Report, calibration: Calibration, depth: int | None 
         row_s[row_of[op.call] if row_of else None] += seconds
         by_kind[kind] += seconds
     ops_s = float(times.sum())
+    row_calls = {row.call for row in rows}
+    unattributed_s = sum(s for call, s in row_s.items() if call not in row_calls)
     layers = tuple(
         LayerLatency(row.name, row.type, row.depth, row.call, row_time_category(row.categories), row.flops,
                      row.bytes_accessed, row_s[row.call] * 1e3, row_s[row.call] / ops_s if ops_s else 0.0)
@@ -454,6 +459,7 @@ def predict_latency(report: Report, calibration: Calibration, depth: int | None 
         layers=layers,
         ops_ms=ops_s * 1e3,
         overhead_ms=overhead_s * 1e3,
+        unattributed_ms=unattributed_s * 1e3,
         by_kind_ms={kind: s * 1e3 for kind, s in sorted(by_kind.items(), key=lambda kv: -kv[1])},
         unmodelled=dict(sorted(unmodelled.items())),
         ops=n_ops,

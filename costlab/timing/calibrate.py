@@ -342,7 +342,8 @@ def calibrate(
     target = resolve_device(device)
     float_dtype = resolve_dtype(dtype, target)
     started = time.perf_counter()
-    with fixed_threads(threads) as used, torch.no_grad():
+    rng_devices = [target] if target.type == "cuda" else []
+    with fixed_threads(threads) as used, torch.no_grad(), torch.random.fork_rng(rng_devices):  # RNG left as it was
         peaks = machine_peaks(str(target), dtypes.name_of(float_dtype), used)
         notify(progress, 0.02, "device peaks")
         clock_name = "thread_time" if target.type == "cpu" and used == 1 else "perf_counter"
