@@ -158,10 +158,12 @@ def _hats(values: np.ndarray, knots: np.ndarray) -> np.ndarray:
 
 
 def _knots(values: np.ndarray) -> np.ndarray:
+    """Knots in log size: up to :data:`_KNOTS`, one per six samples (fewer samples, a stiffer curve)."""
     low, high = np.percentile(values, [5, 95]) if len(values) else (0.0, 0.0)
-    if high - low < 0.5:
+    count = min(_KNOTS, len(values) // 6)
+    if high - low < 0.5 or count < 2:
         return np.array([float(np.median(values))]) if len(values) else np.array([0.0])
-    return np.linspace(low, high, _KNOTS)
+    return np.linspace(low, high, count)
 
 
 @dataclass
@@ -367,13 +369,15 @@ def fit_kind(flops: Sequence[float], bytes_: Sequence[float], x: Sequence[Sequen
     """Cross-validate every family on one kind's samples, refit the best on all of them.
 
     Returns the kept model and every family's cross-validated error (the kept one first). With
-    fewer than 2 × :data:`_FOLDS` samples there is no honest cross-validation: the efficiency
-    model is kept and its in-sample error reported.
+    fewer than 2 × :data:`_FOLDS` samples only the efficiency model is fitted, and its error is
+    leave-one-out (in-sample below three samples, where nothing can be left out).
     """
     f, b, t_ = np.asarray(flops, float), np.asarray(bytes_, float), np.asarray(t, float)
     xs = np.asarray(x, float).reshape(len(t_), -1)
     if len(t_) < 2 * _FOLDS:
         model = _fit_efficiency(f, b, t_)
+        if len(t_) >= 3:
+            return model, (cross_validate("efficiency", f, b, xs, t_, folds=len(t_)),)
         errors = np.abs(model.predict_s(f, b, xs) - t_) / t_
         return model, (CvError("efficiency", float(errors.mean()), float((errors <= 0.1).mean()), len(t_)),)
     scores = sorted((cross_validate(family, f, b, xs, t_) for family in families), key=lambda e: e.mape)

@@ -97,9 +97,15 @@ def test_models_survive_their_json_form(family: str) -> None:
     assert again.predict_s(flops, nbytes, x) == pytest.approx(model.predict_s(flops, nbytes, x))
 
 
-def test_few_samples_keep_the_efficiency_model_with_its_in_sample_error() -> None:
-    model, errors = fit_kind([1e6, 2e6, 4e6], [1e5, 2e5, 4e5], [[], [], []], [1e-4, 2e-4, 4e-4])
-    assert model.family == "efficiency" and len(errors) == 1 and errors[0].samples == 3
+def test_few_samples_keep_the_efficiency_model_with_its_leave_one_out_error() -> None:
+    # t = 100 µs per MFLOP exactly, no fixed cost: every left-out sample is predicted exactly
+    model, errors = fit_kind([1e6, 2e6, 4e6, 8e6], [1e5, 2e5, 4e5, 8e5], [[]] * 4, [1e-4, 2e-4, 4e-4, 8e-4])
+    assert model.family == "efficiency" and len(errors) == 1 and errors[0].samples == 4
+    assert errors[0].mape < 1e-6
+    # with noise the leave-one-out error is honest (above 0), unlike an in-sample error of a 6-knot fit
+    _, noisy = fit_kind([1e6, 2e6, 4e6, 8e6, 16e6], [1e5, 2e5, 4e5, 8e5, 16e5], [[]] * 5,
+                        [1e-4, 2.6e-4, 3.5e-4, 9e-4, 15e-4])
+    assert noisy[0].mape > 0.01
 
 
 # -- kinds ---------------------------------------------------------------------------------------
