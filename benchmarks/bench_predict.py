@@ -314,7 +314,8 @@ def main() -> int:
     cal_lines = [f"calibration at {t} thread(s): {c['seconds']:.0f} s, spread {c['spread']:.0%}, clock {c['clock']}"
                  for t, c in result["calibrations"].items()]
     result["load_end"] = loadavg()
-    text = "\n".join([f"Measured with torch {torch.__version__} on {os.cpu_count()} CPUs; load average "
+    command = "python benchmarks/bench_predict.py " + " ".join(sys.argv[1:])
+    text = "\n".join([f"`{command.strip()}`", "", f"Measured with torch {torch.__version__} on {os.cpu_count()} CPUs; load average "
                       f"{result['load_start']} at the start, {result['load_end']} at the end.", "", *cal_lines, *lines])
     if args.markdown:
         os.makedirs(os.path.dirname(args.markdown) or ".", exist_ok=True)
