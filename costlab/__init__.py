@@ -2,8 +2,9 @@
 
 ``costlab.profile(model_or_spec, input_shape=...)`` returns a :class:`Report` of parameters,
 MACs, FLOPs, bytes accessed and element-wise work per layer; ``costlab.lint`` checks ShuffleNet V2's
-guidelines on it; ``costlab.measure_latency`` times the real model; ``costlab.reconcile`` explains
-why fvcore, torch's FlopCounterMode, thop, ptflops and torchinfo print other numbers. Importing ``costlab`` is cheap:
+guidelines on it; ``costlab.measure_latency`` times the real model; ``costlab.predict`` predicts its
+latency from the device's calibration without running it; ``costlab.reconcile`` explains why fvcore,
+torch's FlopCounterMode, thop, ptflops and torchinfo print other numbers. Importing ``costlab`` is cheap:
 torch is imported on first use of the API, so ``costlab --help`` stays fast. ARCHITECTURE.md maps
 the package.
 """
@@ -20,6 +21,7 @@ __all__ = [
     "profile",
     "lint",
     "measure_latency",
+    "predict",
     "reconcile",
     "Report",
     "LayerRecord",
@@ -32,11 +34,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from costlab.cost.costs import Costs
     from costlab.compare import reconcile
+    from costlab.cost.costs import Costs
     from costlab.cost.profile import profile
     from costlab.cost.report import LayerRecord, Report, Totals
     from costlab.rules.engine import lint
+    from costlab.timing.calibrations import predict
     from costlab.timing.measure import measure_latency
     from costlab.zoo import create_model, list_models, register_model
 
@@ -44,6 +47,7 @@ _LAZY = {
     "profile": "costlab.cost.profile",
     "lint": "costlab.rules.engine",
     "measure_latency": "costlab.timing.measure",
+    "predict": "costlab.timing.calibrations",
     "reconcile": "costlab.compare",
     "Report": "costlab.cost.report",
     "LayerRecord": "costlab.cost.report",

@@ -33,6 +33,14 @@ hardware never changes; ask for it explicitly::
     latency = "absolute"
     max_latency_ms = "8 ms"                   # plain numbers are milliseconds; "1.5 s", "800 us"
 
+A *predicted* latency needs no timing at all, so it is deterministic in CI: the model is priced by a
+calibration of the device (``costlab calibrate``; commit its file and name it to make the check
+independent of the runner), never run::
+
+    max_predicted_latency_ms = "40 ms"
+    calibration = "reports/calibration-cpu-1t.json"   # optional: else the cached one (calibrated when missing)
+    threads = 1                                       # device, batch, threads as above
+
 Every key is checked when the config is read: an unknown key, a bad unit, a missing model or a
 negative limit is a :class:`~costlab.config.ConfigError` (exit 2) that names the file, the entry
 and the key. :func:`costlab.ci.check.evaluate` then gives one outcome per entry × metric.
@@ -57,6 +65,7 @@ __all__ = [
     "Limit",
     "LintBudget",
     "LatencyBudget",
+    "PredictedLatencyBudget",
     "METRICS",
     "load_budgets",
     "shown_path",
@@ -78,6 +87,7 @@ _KEYS = (
     "baseline", "max_regression",
     "lint_fail_level", "lint_select", "lint_ignore",
     "latency", "latency_baseline_model", "max_latency_regression", "max_latency_ms", "device", "batch", "threads",
+    "max_predicted_latency_ms", "calibration",
 )
 _LATENCY_KEYS = ("latency", "latency_baseline_model", "max_latency_regression", "max_latency_ms")
 _LATENCY_OPTIONS = ("device", "batch", "threads")
@@ -122,6 +132,17 @@ class LatencyBudget:
 
 
 @dataclass(frozen=True)
+class PredictedLatencyBudget:
+    """At most ``max_ms`` of latency predicted from a calibration (``calibration``: a file; None: the cache's)."""
+
+    max_ms: float
+    device: str = "cpu"
+    batch: int | None = None
+    threads: int | None = None
+    calibration: Path | None = None
+
+
+@dataclass(frozen=True)
 class Budget:
     """One ``[[budget]]`` entry, checked and with its units resolved."""
 
@@ -133,6 +154,7 @@ class Budget:
     max_regression_fraction: float | None = None
     lint: LintBudget | None = None
     latency: LatencyBudget | None = None
+    predicted: PredictedLatencyBudget | None = None
     where: str = ""
     """``costlab.toml: [[budget]] #2``: how messages name this entry."""
     file: str | None = None
@@ -220,7 +242,8 @@ def _parse_entry(table: Mapping[str, Any], where: str, base: Path, config: Confi
     baseline, max_regression = _baseline(table, where, base)
     lint = _lint(table, where)
     latency = _latency(table, where)
-    if not (limits or baseline or lint or latency):
+    predicted = _predicted(table, where, base)
+    if not (limits or baseline or lint or latency or predicted):
         raise ConfigError(
             f"{where}: nothing to check for {name!r}: add {', '.join(f'max_{m}' for m in METRICS)}, "
             "baseline + max_regression, lint_fail_level, or a latency budget"
@@ -234,6 +257,7 @@ def _parse_entry(table: Mapping[str, Any], where: str, base: Path, config: Confi
         max_regression_fraction=max_regression,
         lint=lint,
         latency=latency,
+        predicted=predicted,
         where=where,
         file=shown_path(config.path) if config.path is not None else None,
         line=line,
@@ -315,8 +339,28 @@ def _lint(table: Mapping[str, Any], where: str) -> LintBudget | None:
     return LintBudget(level, rules("lint_select"), rules("lint_ignore"))
 
 
+def _predicted(table: Mapping[str, Any], where: str, base: Path) -> PredictedLatencyBudget | None:
+    if "max_predicted_latency_ms" not in table:
+        if "calibration" in table:
+            raise ConfigError(f"{where} calibration: applies to max_predicted_latency_ms only")
+        return None
+    calibration = None
+    if "calibration" in table:
+        calibration = Path(_text(table, "calibration", where))
+        calibration = calibration if calibration.is_absolute() else base / calibration
+    return PredictedLatencyBudget(
+        _quantity(table, "max_predicted_latency_ms", "ms", where),
+        _text(table, "device", where) if "device" in table else "cpu",
+        _positive_int(table, "batch", where),
+        _positive_int(table, "threads", where),
+        calibration,
+    )
+
+
 def _latency(table: Mapping[str, Any], where: str) -> LatencyBudget | None:
     if not any(key in table for key in _LATENCY_KEYS):
+        if "max_predicted_latency_ms" in table:
+            return None
         for key in _LATENCY_OPTIONS:
             if key in table:
                 raise ConfigError(

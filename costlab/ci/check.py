@@ -147,6 +147,8 @@ def evaluate(budgets: Sequence[Budget], config: Config, *, update_baselines: boo
             outcomes.append(_lint_outcome(budget, report, config))
         if budget.latency is not None:
             outcomes.append(_latency_outcome(budget, latencies))
+        if budget.predicted is not None:
+            outcomes.append(_predicted_outcome(budget))
     return CheckResult(shown_path(config.path), tuple(outcomes), tuple(updates), tuple(notes), len(budgets))
 
 
@@ -303,3 +305,36 @@ def _latency_outcome(budget: Budget, cache: dict[tuple[Any, ...], float]) -> Out
         reference=reference,
     )
 
+
+
+def _predicted_outcome(budget: Budget) -> Outcome:
+    """The entry's latency predicted from a calibration (its file, or the cache's): nothing is timed."""
+    import torch
+
+    from costlab.cost.predict import predict_latency
+    from costlab.cost.profile import profile
+    from costlab.load import as_source, input_specs_for, with_batch
+    from costlab.timing.calibrations import find_calibration, read_calibration
+
+    predicted = budget.predicted
+    assert predicted is not None
+    try:
+        specs = with_batch(input_specs_for(as_source(budget.model), budget.input), predicted.batch)
+        report = profile(budget.model, ",".join(map(str, specs)))
+        if predicted.calibration is not None:
+            calibration = read_calibration(predicted.calibration)
+        else:
+            threads = predicted.threads if predicted.threads is not None else torch.get_num_threads()
+            calibration, _ = find_calibration(predicted.device, report.dtype, threads)
+        value = predict_latency(report, calibration).predicted_ms
+    except CostlabError as err:
+        raise type(err)(f"{budget.where} ({budget.name}) predicted latency: {err}") from None
+    limit = predicted.max_ms
+    over = value > limit
+    delta = value / limit - 1
+    message = (
+        f"{budget.name}: predicted_latency_ms {format_quantity(value, 'ms')} {'>' if over else '≤'} "
+        f"{format_quantity(limit, 'ms')} ({format_delta(delta)}) [{calibration.label}]"
+    )
+    return _outcome(budget, "predicted_latency_ms", value=value, limit=limit, delta=delta,
+                    status="breach" if over else "ok", message=message, unit="ms", basis="limit", reference=limit)

@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # importing a counter's rules registers it; the order here is the order they are shown in
-from costlab.compare import fvcore_rules  # noqa: F401, I001
-from costlab.compare import torch_rules  # noqa: F401
-from costlab.compare import thop_rules  # noqa: F401
-from costlab.compare import ptflops_rules  # noqa: F401
-from costlab.compare import torchinfo_rules  # noqa: F401
+from costlab.compare import (
+    fvcore_rules,  # noqa: F401, I001
+    ptflops_rules,  # noqa: F401
+    thop_rules,  # noqa: F401
+    torch_rules,  # noqa: F401
+    torchinfo_rules,  # noqa: F401
+)
 from costlab.compare.engine import FAILED, MISSING, OK, CounterResult, Seen, reconcile
 from costlab.compare.registry import COUNTERS, CounterSpec
 from costlab.errors import CostlabError, ForwardError, first_line

@@ -138,6 +138,12 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("compare unknown model", ["compare", "nope"], 2, "unknown zoo model 'nope'"),
     ("compare format", ["compare", "tiny_net.py", "-f", "csv"], 2, "'csv' is not one of"),
     ("compare output over the model", ["compare", "tiny_net.py", "-o", "tiny_net.py"], 2, "over the model file"),
+    # -- calibrate and predict -----------------------------------------------------------------------
+    ("calibrate unknown device", ["calibrate", "--device", "tpu"], 2, "unknown device 'tpu'"),
+    ("calibrate dtype", ["calibrate", "--dtype", "int8"], 2, "unknown dtype 'int8'"),
+    ("predict unknown model", ["predict", "nope", "--no-calibrate"], 2, "unknown zoo model 'nope'"),
+    ("predict without a calibration", ["predict", "tiny_net.py", "--no-calibrate"], 2, "no calibration"),
+    ("predict bad input", ["predict", "tiny_net.py", "-i", "1x", "--no-calibrate"], 2, "malformed input shape"),
     # -- latency and machine -------------------------------------------------------------------------
     ("batch zero", ["latency", "tiny_net.py", "--batch", "0"], 2, "every batch size must be at least 1"),
     ("batch letters", ["latency", "tiny_net.py", "--batch", "a,b"], 2, "malformed --batch"),

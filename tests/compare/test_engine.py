@@ -11,8 +11,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 import costlab
-from costlab.compare import UnknownCounterError, reconcile
-from costlab.compare import engine, fvcore_rules
+from costlab.compare import UnknownCounterError, engine, fvcore_rules, reconcile
 from costlab.compare.registry import COUNTERS, CounterSpec, register
 from tests.conftest import TINY_NET
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import costlab
 from costlab.cli import app
 from costlab.timing.devices import device_name
-from tests.conftest import REPO, TINY_NET, store_fake_peaks
+from tests.conftest import REPO, TINY_NET, fake_calibration, store_fake_calibration, store_fake_peaks
 
 GOLDEN = REPO / "tests" / "golden"
 runner = CliRunner()
@@ -46,6 +46,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COSTLAB_CACHE_DIR", str(tmp_path / "cache"))
     store_fake_peaks()
+    store_fake_calibration()
     shutil.copy(TINY_NET, tmp_path / "tiny_net.py")
     report = costlab.profile(str(tmp_path / "tiny_net.py"))
     baseline = report.to_dict()
@@ -112,6 +113,10 @@ CASES: dict[str, tuple[list[str], tuple[int, ...]]] = {
     "machine": (["machine", "--threads", "1"], (80, 120)),
     "machine.json": (["machine", "--threads", "1", "-f", "json"], ()),
     "machine.md": (["machine", "--threads", "1", "-f", "md"], ()),
+    "predict_mobilenet_v2": (["predict", "mobilenet_v2", "--threads", "1", "-n", "8"], (80, 120)),
+    "predict_tiny.json": (["predict", "tiny_net.py", "--threads", "1", "-f", "json"], ()),
+    "predict_tiny.csv": (["predict", "tiny_net.py", "--threads", "1", "-f", "csv"], ()),
+    "predict_tiny.md": (["predict", "tiny_net.py", "--threads", "1", "-f", "md"], ()),
 }
 FILES = [(name, width) for name, (_, widths) in CASES.items() for width in (widths or (None,))]
 
@@ -169,8 +174,10 @@ def _guidelines():
 
 
 def _render(kind: str, width: int) -> str:
-    from costlab.render import experiments, timing
+    from costlab.render import experiments, predict, timing
     from costlab.render.layout import to_text
+
+    cal = fake_calibration()
 
     renderers: dict[str, Callable[[], object]] = {
         "latency": lambda: timing.latency_table(_latency(), width),
@@ -180,13 +187,17 @@ def _render(kind: str, width: int) -> str:
         "guidelines": lambda: experiments.guideline_tables(_guidelines(), width),
         "guidelines.json": lambda: experiments.guidelines_json(_guidelines()),
         "guidelines.md": lambda: experiments.guidelines_markdown(_guidelines()),
+        "calibration": lambda: predict.calibration_table(cal, width, "the timings spread 30%"),
+        "calibration.json": lambda: predict.calibration_json(cal),
+        "calibration.md": lambda: predict.calibration_markdown(cal),
     }
     out = renderers[kind]()
-    return out if isinstance(out, str) else to_text(out, width)
+    return normalized(out if isinstance(out, str) else to_text(out, width))
 
 
 RENDERED = [("latency", 80), ("latency", 120), ("latency.json", None), ("latency.csv", None), ("latency.md", None),
-            ("guidelines", 80), ("guidelines", 120), ("guidelines.json", None), ("guidelines.md", None)]
+            ("guidelines", 80), ("guidelines", 120), ("guidelines.json", None), ("guidelines.md", None),
+            ("calibration", 80), ("calibration", 120), ("calibration.json", None), ("calibration.md", None)]
 
 
 @pytest.mark.parametrize(("name", "width"), RENDERED, ids=[golden_name(n, w) for n, w in RENDERED])

@@ -1,0 +1,131 @@
+"""Calibration: a real (tiny) calibration run, the noise refusal, and the cache's bad inputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+import costlab
+from costlab.timing import calibrations
+from costlab.timing.calibrate import NOISE_LIMIT, calibrate, noise_problem
+from costlab.timing.calibrations import (
+    CalibrationCacheError,
+    NoCalibrationError,
+    calibration_file,
+    find_calibration,
+    key_for,
+    load_calibration,
+    store_calibration,
+)
+from tests.conftest import TINY_NET, fake_calibration, store_fake_peaks
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COSTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    store_fake_peaks()
+    return tmp_path / "cache"
+
+
+def test_a_small_real_calibration(cache: Path) -> None:
+    threads, state = torch.get_num_threads(), torch.random.get_rng_state()
+    made = calibrate("cpu", "float32", 1, samples_per_kind=4, kinds=("unary", "binary", "view"))
+    assert torch.get_num_threads() == threads and torch.equal(torch.random.get_rng_state(), state)
+    assert made.threads == 1 and made.clock == "thread_time" and made.peak_flops == 100e9  # the fake peaks
+    assert {"unary", "binary", "view"} <= set(made.kinds)
+    assert all(fit.samples >= 3 and fit.cv for fit in made.kinds.values())
+    assert all(s["time_s"] > 0 for s in made.samples)
+    assert made.overhead.nets == 8 and made.overhead.per_call_s >= 0
+    # the samples are labelled by the kind a Report's op gets, and fitted into a usable model
+    prediction = costlab.predict(str(TINY_NET), threads=1, calibration=made)
+    assert prediction.predicted_ms > 0
+    assert prediction.unmodelled == {"aten.convolution": 2}  # no conv kinds were calibrated: roofline
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+def test_a_small_cuda_calibration(cache: Path) -> None:
+    made = calibrate("cuda", "float32", samples_per_kind=3, kinds=("conv_dense", "unary", "view"))
+    assert made.device.startswith("cuda") and made.clock == "perf_counter"
+    assert "conv_dense" in made.kinds
+
+
+def test_bad_kinds_and_sample_counts_are_one_line(cache: Path) -> None:
+    with pytest.raises(costlab.errors.CostlabError, match="no micro-benchmarks for kind nonsense"):
+        calibrate(kinds=("nonsense",))
+    with pytest.raises(costlab.errors.CostlabError, match="at least 1"):
+        calibrate(samples_per_kind=0)
+
+
+def test_a_noisy_calibration_is_not_to_be_cached() -> None:
+    assert noise_problem(fake_calibration(spread=NOISE_LIMIT / 2)) is None
+    problem = noise_problem(replace(fake_calibration(threads=2), spread=0.25))
+    assert problem is not None and "25.0%" in problem and "--threads 1" in problem and "quieter" in problem
+
+
+def test_cache_round_trip(cache: Path) -> None:
+    cal = fake_calibration()
+    path = store_calibration(cal)
+    assert path.parent == cache / "calibrations" and path == calibration_file(cal.key)
+    loaded = load_calibration(cal.key)
+    assert loaded is not None and loaded.cached and loaded.key == cal.key
+    assert key_for("cpu", "float32", 1) == cal.key
+
+
+def test_a_corrupt_file_names_itself_and_nothing_else_is_lost(cache: Path) -> None:
+    one, two = fake_calibration(1), fake_calibration(2)
+    store_calibration(one)
+    store_calibration(two)
+    calibration_file(one.key).write_text('{"version": 1, "device": ', encoding="utf-8")
+    with pytest.raises(CalibrationCacheError, match=str(calibration_file(one.key))) as err:
+        load_calibration(one.key)
+    assert "\n" not in str(err.value)
+    assert load_calibration(two.key) is not None  # the other calibration is untouched
+    with pytest.raises(CalibrationCacheError):
+        find_calibration("cpu", "float32", 1, calibrate_missing=False)
+
+
+def test_another_thread_count_is_never_used_in_its_place(cache: Path) -> None:
+    store_calibration(fake_calibration(threads=2))
+    with pytest.raises(NoCalibrationError) as err:
+        find_calibration("cpu", "float32", 1, calibrate_missing=False)
+    message = str(err.value)
+    assert "2 threads" in message and "not used in its place" in message and "--threads 1" in message
+
+
+def test_a_calibration_for_other_threads_is_refused_by_the_api(cache: Path) -> None:
+    with pytest.raises(NoCalibrationError, match="2 threads"):
+        costlab.predict(str(TINY_NET), threads=1, calibration=fake_calibration(threads=2))
+
+
+def test_another_torch_version_is_another_key(cache: Path) -> None:
+    old = replace(fake_calibration(), torch_version="2.0.0")
+    store_calibration(old)
+    with pytest.raises(NoCalibrationError, match="torch 2.0.0"):
+        find_calibration("cpu", "float32", 1, calibrate_missing=False)
+
+
+def test_a_calibration_is_made_and_cached_when_missing(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("costlab.timing.calibrate.calibrate", lambda *a, **k: fake_calibration())
+    made, what = find_calibration("cpu", "float32", 1)
+    assert what is not None and "cached in" in what
+    assert load_calibration(made.key) is not None
+    again, what = find_calibration("cpu", "float32", 1)
+    assert what is None and again.cached
+
+
+def test_a_noisy_calibration_is_used_but_not_cached(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("costlab.timing.calibrate.calibrate", lambda *a, **k: fake_calibration(spread=0.3))
+    made, what = find_calibration("cpu", "float32", 1)
+    assert what is not None and "did not cache it" in what
+    assert load_calibration(made.key) is None
+
+
+def test_the_file_holds_json(cache: Path) -> None:
+    path = store_calibration(fake_calibration())
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["version"] == 1 and data["threads"] == 1 and "conv_dense" in data["kinds"]
+    assert calibrations.other_calibrations(key_for("cpu", "float32", 2)) == [fake_calibration().key]
