@@ -38,7 +38,7 @@ QUICK_MODELS = ["mobilenet_v2", "mobilenet_v3_small", "shufflenet_v2_x1_0", "res
 
 def spearman(x: list[float], y: list[float]) -> float:
     """Spearman's rank correlation (costlab's own, the one `costlab report` prints)."""
-    from costlab.report import spearman as rank_correlation
+    from costlab.stats import spearman as rank_correlation
 
     value = rank_correlation(x, y)
     return float("nan") if value is None else value
@@ -141,7 +141,7 @@ def section_repeat(name: str, times: int, threads: int, min_time_s: float) -> di
 
 def section_ranking(models: list[str], threads: int, min_time_s: float, refresh: bool) -> dict[str, Any]:
     import costlab
-    from costlab.roofline import predict
+    from costlab.cost.roofline import predict
     from costlab.timing.machine import machine_peaks
     from costlab.timing.measure import load_workload, time_workload
 
