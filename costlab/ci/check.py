@@ -252,7 +252,8 @@ def _lint_outcome(budget: Budget, report: Report, config: Config) -> Outcome:
     below = len(result.findings) - len(failing)
     counts = ", ".join(f"{rule} {n} {severity}" for (rule, severity), n in sorted(result.counts.items()))
     if failing:
-        message = f"{budget.name}: lint {len(failing)} findings at or above {settings.fail_level}, allowed 0 ({counts})"
+        noun = "finding" if len(failing) == 1 else "findings"
+        message = f"{budget.name}: lint {len(failing)} {noun} at or above {settings.fail_level}, allowed 0 ({counts})"
     else:
         rest = f" ({below} below: {counts})" if below else ""
         message = f"{budget.name}: lint 0 findings at or above {settings.fail_level}{rest}"

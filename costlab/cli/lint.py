@@ -90,7 +90,7 @@ def lint(
             with wanted():  # findings point at the calls that built their modules
                 report = profile(model, input, dtype=dtype)
             common.note(report.notes)
-            shares, timed_on = None, ""
+            timing = None
             if device is not None:
                 from costlab.timing.layers import measure_layers
 
@@ -100,8 +100,7 @@ def lint(
                         min_time_s=min_time, progress=progress,
                     )
                 common.warn(timing.latency.warnings)
-                shares, timed_on = timing.time_shares, timing.latency.spec.device
-            results = [run_lint(report, settings=settings, time_shares=shares, device=timed_on)]
+            results = [run_lint(report, settings=settings, timing=timing)]
         def table(width: int) -> object:
             if statistics:
                 return render.findings_statistics(results)

@@ -22,9 +22,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# importing a counter's rules registers it; the order here is the order they are shown in
+# importing a counter's rules registers it (SHOWN_ORDER, not the import order, orders them)
 from costlab.compare import (
-    fvcore_rules,  # noqa: F401, I001
+    fvcore_rules,  # noqa: F401
     ptflops_rules,  # noqa: F401
     thop_rules,  # noqa: F401
     torch_rules,  # noqa: F401
@@ -69,19 +69,25 @@ class Comparison:
         }
 
 
+SHOWN_ORDER = ("fvcore", "torch", "thop", "ptflops", "torchinfo")
+"""The order counters are listed and run in: the most used first; a counter not named here comes last."""
+
+
 def known_counters() -> tuple[str, ...]:
-    return tuple(COUNTERS)
+    """Every registered counter's name, in :data:`SHOWN_ORDER`."""
+    rank = {name: i for i, name in enumerate(SHOWN_ORDER)}
+    return tuple(sorted(COUNTERS, key=lambda name: (rank.get(name, len(rank)), name)))
 
 
 def chosen(names: Sequence[str] | str | None) -> list[CounterSpec]:
     """The counters named (``"fvcore,torch"`` or a list; None: all), each once, in the order given."""
     if names is None:
-        return list(COUNTERS.values())
+        return [COUNTERS[n] for n in known_counters()]
     items = [n.strip() for n in names.split(",")] if isinstance(names, str) else [n.strip() for n in names]
     items = [n for n in dict.fromkeys(items) if n]
     unknown = [n for n in items if n not in COUNTERS]
     if unknown or not items:
-        listed = ", ".join(COUNTERS)
+        listed = ", ".join(known_counters())
         raise UnknownCounterError(f"--with {','.join(unknown) or '(nothing)'}: no such counter (known: {listed})")
     return [COUNTERS[n] for n in items]
 

@@ -1,30 +1,40 @@
-"""The taxonomy of work: what kind of op each aten op is, and the buckets time is reported in.
+"""The taxonomy of work: one list of kinds, used by every count, time, rule and figure.
 
-Every op a capture records gets one :class:`Category` from its cost formula; counts by category
-(``Report.by_category``), lint rules, per-layer time breakdowns and figure legends all group by
-these names. Time is reported in the coarser :data:`TIME_CATEGORIES` (ShuffleNet V2's Fig. 2):
+Every op a capture records gets one :class:`Category` from its cost formula. The same names, in
+the same order, with the same op counts, are what ``profile`` counts by (``Report.by_category``),
+what ``profile --device`` / ``latency --per-layer`` time by (``LayerTiming.categories``), what G4
+reads, and what the report's tables and the figures' legends show (:data:`LABELS`):
 
-=================  ===========================================================================
-``conv``           convolutions (``Category.CONV``)
-``depthwise_conv`` depthwise convolutions (``Category.DEPTHWISE_CONV``)
-``elementwise``    ReLU & co, add, mul, bias add, inference batch norm (``Category.ELEMENTWISE``)
-``data_movement``  cat, copies, the channel shuffle's transpose copy (``DATA_MOVEMENT``), tensor
-                   creation (``CREATION``: writes memory, computes nothing) and views (``VIEW``:
-                   split, chunk, reshape — no bytes moved, but each call still costs time)
-``other``          everything else: matmul / linear, pooling and other reductions, layer norm,
-                   resampling, ops without a cost formula
-=================  ===========================================================================
+==================  ================  =========================================================
+key                 label             what
+==================  ================  =========================================================
+``conv``            conv              dense and grouped convolutions (transposed included)
+``depthwise_conv``  depthwise conv    one filter per channel (groups == input channels)
+``matmul``          matmul            linear layers, matmul / bmm, attention
+``elementwise``     element-wise      ReLU & co, add, mul, bias add, inference batch norm
+``normalization``   normalization     norms that compute statistics (layer / group norm, training BN)
+``reduction``       reduction         pooling, mean, sum, softmax
+``resample``        resampling        interpolation, upsampling
+``data_movement``   data movement     cat, copies, the channel shuffle's transpose copy
+``creation``        tensor creation   zeros, full, arange (writes memory, computes nothing)
+``view``            view              split, reshape, transpose, slicing: no bytes, not an op
+``unsupported``     no formula        an op without a cost formula (counted as zero)
+==================  ================  =========================================================
+
+A view, and an allocation that writes nothing (``empty``), is not an *op* (:func:`is_op`): it runs
+no kernel, so it is neither counted in ``ops`` nor in a kind's op count. It still costs a call's
+time, which the time breakdown shows on its own line rather than hiding it in a kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["Category", "CATEGORIES", "TIME_CATEGORIES", "TIME_BUCKETS", "time_category", "row_time_category"]
+__all__ = ["Category", "CATEGORIES", "LABELS", "is_op", "row_kind", "label"]
 
 
 class Category:
-    """What kind of work an op is; the lint rules and time breakdowns group by it."""
+    """What kind of work an op is; counts, times, lint rules and figures group by it."""
 
     CONV = "conv"
     DEPTHWISE_CONV = "depthwise_conv"
@@ -40,32 +50,36 @@ class Category:
 
 
 CATEGORIES = tuple(value for name, value in vars(Category).items() if name.isupper())
+"""Every kind, in the order tables and legends list them."""
 
-TIME_CATEGORIES = ("conv", "depthwise_conv", "elementwise", "data_movement", "other")
-TIME_BUCKETS = {
+LABELS = {
     Category.CONV: "conv",
-    Category.DEPTHWISE_CONV: "depthwise_conv",
-    Category.ELEMENTWISE: "elementwise",
-    Category.DATA_MOVEMENT: "data_movement",
-    Category.CREATION: "data_movement",
-    Category.VIEW: "data_movement",
-    Category.MATMUL: "other",
-    Category.NORMALIZATION: "other",
-    Category.REDUCTION: "other",
-    Category.RESAMPLE: "other",
-    Category.UNSUPPORTED: "other",
+    Category.DEPTHWISE_CONV: "depthwise conv",
+    Category.MATMUL: "matmul",
+    Category.ELEMENTWISE: "element-wise",
+    Category.NORMALIZATION: "normalization",
+    Category.REDUCTION: "reduction",
+    Category.RESAMPLE: "resampling",
+    Category.DATA_MOVEMENT: "data movement",
+    Category.CREATION: "tensor creation",
+    Category.VIEW: "view",
+    Category.UNSUPPORTED: "no formula",
 }
-"""Every category's time bucket, written out: a new category must choose one (a test checks)."""
-# a row holding several kinds of op is shown as the kind that usually dominates its cost
-_ROW_PRIORITY = ("depthwise_conv", "conv", "other", "elementwise", "data_movement")
+"""How each kind is written for people (tables, figures, the report); JSON and CSV use the keys."""
 
 
-def time_category(category: str) -> str:
-    """The time bucket of a cost category (see the module docstring)."""
-    return TIME_BUCKETS.get(category, "other")
+def label(category: str) -> str:
+    """The words for ``category`` (the key itself for a name this version does not know)."""
+    return LABELS.get(category, category)
 
 
-def row_time_category(categories: Iterable[str]) -> str:
-    """One time bucket for a whole row of ops: its heaviest kind (depthwise conv, conv, other, …)."""
-    buckets = {time_category(c) for c in categories}
-    return next((b for b in _ROW_PRIORITY if b in buckets), "other")
+def is_op(category: str, bytes_accessed: int) -> bool:
+    """Whether an op call runs a kernel: views move nothing and a bare allocation writes nothing."""
+    return category != Category.VIEW and not (category == Category.CREATION and bytes_accessed == 0)
+
+
+def row_kind(categories: Iterable[str]) -> str:
+    """The kind a row of several ops is shown as: the first of ``categories``, which
+    ``Report.layers`` orders heaviest first (most FLOPs, then most bytes); a row that runs no
+    op (it only holds parameters, or views) is a ``view``."""
+    return next(iter(categories), Category.VIEW)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from costlab.cost.categories import Category, row_time_category
+from costlab.cost.categories import Category, row_kind
 from costlab.cost.costs import Intensity
 from costlab.cost.kernel_models import CvError, KernelModel, model_from_dict
 from costlab.errors import CostlabError
@@ -445,7 +445,7 @@ def predict_latency(report: Report, calibration: Calibration, depth: int | None 
     row_calls = {row.call for row in rows}
     unattributed_s = sum(s for call, s in row_s.items() if call not in row_calls)
     layers = tuple(
-        LayerLatency(row.name, row.type, row.depth, row.call, row_time_category(row.categories), row.flops,
+        LayerLatency(row.name, row.type, row.depth, row.call, row_kind(row.categories), row.flops,
                      row.bytes_accessed, row_s[row.call] * 1e3, row_s[row.call] / ops_s if ops_s else 0.0)
         for row in rows
     )

@@ -9,13 +9,12 @@ its parameters once. Renderers and lint rules read a Report; they never recomput
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from costlab.cost.capture import OpRecord
-from costlab.cost.categories import Category
+from costlab.cost.categories import CATEGORIES, Category, is_op
 from costlab.cost.costs import COLUMNS, Costs
 from costlab.cost.tracker import ModuleCall
 from costlab.load.sites import Site
@@ -43,12 +42,8 @@ class LayerRecord(Costs):
     call: int
     output_shape: tuple[int, ...] | None
     categories: tuple[str, ...] = ()
-
-
-def _is_op(op: OpRecord) -> bool:
-    """Views move nothing; an allocation (``empty`` and friends) runs no kernel: neither is an op."""
-    category = op.cost.category
-    return category != Category.VIEW and not (category == Category.CREATION and op.cost.bytes_accessed == 0)
+    """The kinds of op the row runs, heaviest first (most FLOPs, then bytes): ``categories[0]`` is
+    the kind it is shown as (:func:`costlab.cost.categories.row_kind`)."""
 
 
 _FIELDS = tuple(f.name for f in fields(Costs))
@@ -65,7 +60,7 @@ def _op_values(op: OpRecord) -> tuple[int, ...]:
         "bytes_written": cost.bytes_written,
         "elementwise_ops": int(elementwise),
         "elementwise_elems": math.prod(op.output_shapes[0]) if elementwise and op.output_shapes else 0,
-        "ops": int(_is_op(op)),
+        "ops": int(is_op(cost.category, cost.bytes_accessed)),
     }
     return tuple(values.get(name, 0) for name in _FIELDS)
 
@@ -76,6 +71,11 @@ def _param_values(call: ModuleCall) -> tuple[int, ...]:
 
 
 _OPS = _FIELDS.index("ops")
+
+
+def _heaviest_first(kinds: dict[str, list[int]]) -> tuple[str, ...]:
+    """A row's kinds, most FLOPs first, then most bytes (a data-movement row has no FLOPs)."""
+    return tuple(sorted(kinds, key=lambda kind: (-kinds[kind][0], -kinds[kind][1], kind)))
 
 
 @dataclass
@@ -112,7 +112,7 @@ class Report:
         forward) form its own row, beside its children's rows. So the rows add up to the totals.
         """
         members: dict[int, list[tuple[int, ...]]] = {}  # row → the field values of what it holds
-        kinds: dict[int, Counter[str]] = {}
+        kinds: dict[int, dict[str, list[int]]] = {}  # row → kind → [FLOPs, bytes]
         first_op: dict[int, int] = {}
         row_of: list[int] = []
         for call in self.calls:
@@ -125,7 +125,9 @@ class Report:
             members.setdefault(key, []).append(values)
             first_op.setdefault(key, op.index)
             if values[_OPS]:  # a kernel that runs, not a view or an allocation
-                kinds.setdefault(key, Counter())[op.cost.category] += 1
+                weight = kinds.setdefault(key, {}).setdefault(op.cost.category, [0, 0])
+                weight[0] += op.cost.flops
+                weight[1] += op.cost.bytes_accessed
 
         def order(key: int) -> int:
             return first_op[key] if key in first_op else self.calls[key].op_start
@@ -143,7 +145,7 @@ class Report:
                     depth=call.depth,
                     call=call.index,
                     output_shape=call.output_shapes[0] if call.output_shapes else None,
-                    categories=tuple(sorted(kinds.get(key, ()))),
+                    categories=_heaviest_first(kinds.get(key, {})),
                 )
             )
         return records
@@ -157,7 +159,8 @@ class Report:
         return Costs(**{**sums, "params": self.params, "param_bytes": self.param_bytes})
 
     def by_category(self) -> dict[str, dict[str, int]]:
-        """Ops, MACs, FLOPs and bytes accessed per category (conv, depthwise_conv, elementwise, …)."""
+        """Ops, MACs, FLOPs and bytes accessed per kind of op, in the taxonomy's order
+        (:data:`~costlab.cost.categories.CATEGORIES`); views and bare allocations are not ops."""
         out: dict[str, dict[str, int]] = {}
         for op, values in zip(self.ops, self._op_values):
             if not values[_OPS]:
@@ -167,7 +170,7 @@ class Report:
             entry["macs"] += op.cost.macs
             entry["flops"] += op.cost.flops
             entry["bytes_accessed"] += op.cost.bytes_accessed
-        return dict(sorted(out.items(), key=lambda kv: -kv[1]["bytes_accessed"]))
+        return {kind: out[kind] for kind in (*CATEGORIES, *sorted(set(out) - set(CATEGORIES))) if kind in out}
 
     # -- export -------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from costlab.cost.categories import row_time_category
+from costlab.cost.categories import row_kind
 from costlab.cost.costs import Intensity
 from costlab.units import shapes_text
 
@@ -63,6 +63,11 @@ class Roofs:
         """The roof at ``intensity`` FLOP/B: min(peak, intensity × bandwidth), in FLOP/s."""
         return min(self.peak_flops, intensity * self.bandwidth_bytes_per_s)
 
+    def share_of_roof(self, intensity: float, flops_per_s: float) -> float:
+        """The share of the roof at ``intensity`` that ``flops_per_s`` reaches (above 1: over it)."""
+        attainable = self.attainable_flops(intensity)
+        return flops_per_s / attainable if attainable > 0 else 0.0
+
     def time_s(self, flops: float, bytes_accessed: float) -> float:
         """The roofline's lower bound on the time of ``flops`` over ``bytes_accessed``."""
         return max(flops / self.peak_flops, bytes_accessed / self.bandwidth_bytes_per_s)
@@ -85,7 +90,6 @@ class LayerPrediction(Intensity):
     bytes_accessed: int
     predicted_ms: float
     bound: str
-
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,7 +126,6 @@ class RooflinePrediction(Intensity):
         """The single-roof bound of the model's totals (≤ :attr:`predicted_ms`)."""
         return self.roofs.time_s(self.flops, self.bytes_accessed) * 1e3
 
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
@@ -148,7 +151,7 @@ def predict(report: Report, roofs: Roofs, depth: int | None = None) -> RooflineP
             type=row.type,
             depth=row.depth,
             call=row.call,
-            category=row_time_category(row.categories),
+            category=row_kind(row.categories),
             flops=row.flops,
             bytes_accessed=row.bytes_accessed,
             predicted_ms=roofs.time_s(row.flops, row.bytes_accessed) * 1e3,
@@ -168,7 +171,8 @@ def predict(report: Report, roofs: Roofs, depth: int | None = None) -> RooflineP
 
 @dataclass(frozen=True)
 class RooflinePoint:
-    """One dot: a layer (or the whole model) at (intensity, FLOP/s), with its share of the time."""
+    """One dot: a layer (or the whole model) at (intensity, FLOP/s), with its share of the time
+    and ``roof_share``, the FLOP/s it reaches over the roof above it (1 on the roof, above 1 over it)."""
 
     name: str
     type: str
@@ -177,6 +181,7 @@ class RooflinePoint:
     flops_per_s: float
     time_share: float
     time_ms: float
+    roof_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,12 @@ class RooflineChart:
     measured: bool
     hidden_layers: int
     hidden_share: float
+
+    @property
+    def above_roof(self) -> tuple[RooflinePoint, ...]:
+        """Dots over their roof: a measured layer can beat the measured roofs (its data stayed in
+        a cache faster than the memory the bandwidth roof was measured on)."""
+        return tuple(p for p in self.points if p.roof_share > 1.0)
 
 
 @dataclass(frozen=True)
@@ -225,25 +236,29 @@ def chart(prediction: RooflinePrediction, measured: Measured | None = None, titl
             hidden_ms += ms
             continue
         share = ms / total_ms if total_ms else 0.0
+        rate = layer.flops / (ms / 1e3)
         points.append(
             RooflinePoint(
                 layer.name or "(model)",
                 layer.type,
                 layer.category,
                 layer.intensity,
-                layer.flops / (ms / 1e3),
+                rate,
                 share,
                 ms,
+                prediction.roofs.share_of_roof(layer.intensity, rate),
             )
         )
+    model_rate = prediction.flops / (model_ms / 1e3) if model_ms > 0 else 0.0
     model_point = RooflinePoint(
         prediction.model,
         "model",
         "model",
         prediction.intensity,
-        prediction.flops / (model_ms / 1e3) if model_ms > 0 else 0.0,
+        model_rate,
         1.0,
         model_ms,
+        prediction.roofs.share_of_roof(prediction.intensity, model_rate),
     )
     kind = "measured" if measured is not None else "predicted"
     shapes = shapes_text(prediction.input_shapes)

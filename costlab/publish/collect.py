@@ -336,7 +336,7 @@ def _one_model(
         min_time_s=min_time_s,
         progress=progress,
     )
-    linted = lint(report, settings=settings, time_shares=timing.time_shares, device=timing.latency.spec.device)
+    linted = lint(report, settings=settings, timing=timing)
     prediction = roofline.predict(report, peaks.roofs())
     notes = list(report.notes)
     if report.unsupported_ops:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group
 from rich.text import Text
 
+from costlab.cost.categories import label as kind_label
 from costlab.render.layout import Col, build_table
 from costlab.units import duration, human, shapes_text
 
@@ -137,7 +138,7 @@ def prediction_table(
                     Col("Error", True, error_text(pred.predicted_ms, timing.model_ms))]
     cells = []
     for layer in rows:
-        line = [layer.name or "(model)", layer.type, layer.category, human(layer.flops),
+        line = [layer.name or "(model)", layer.type, kind_label(layer.category), human(layer.flops),
                 human(layer.bytes_accessed, "B"), duration(layer.predicted_ms), f"{layer.share:.1%}"]
         if timing is not None:
             ms = measured.get(layer.call, 0.0)
@@ -190,7 +191,7 @@ def prediction_markdown(pred: LatencyPrediction, timing: LayerTiming | None = No
              "", "| layer | type | kind | predicted | share |" + (" measured | error |" if timing else ""),
              "|---|---|---|---:|---:|" + ("---:|---:|" if timing else "")]
     for layer in pred.layers:
-        cells = [f"`{layer.name or '(model)'}`", layer.type, layer.category, duration(layer.predicted_ms),
+        cells = [f"`{layer.name or '(model)'}`", layer.type, kind_label(layer.category), duration(layer.predicted_ms),
                  f"{layer.share:.1%}"]
         if timing is not None:
             ms = measured.get(layer.call, 0.0)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from costlab.cost.categories import label as kind_label
 from costlab.cost.costs import COLUMNS, SORTABLE, Column
 from costlab.cost.report import layer_dict
 from costlab.render.layout import Col, build_table
@@ -101,7 +102,7 @@ def _category_table(report: Report, width: int) -> RenderableType:
         share = entry["bytes_accessed"] / totals.bytes_accessed if totals.bytes_accessed else 0.0
         rows.append(
             [
-                category,
+                kind_label(category),
                 str(entry["ops"]),
                 human(entry["macs"]) if entry["macs"] else "–",
                 human(entry["flops"]) if entry["flops"] else "–",
@@ -109,9 +110,9 @@ def _category_table(report: Report, width: int) -> RenderableType:
                 f"{share:.1%}",
             ]
         )
-    columns = [Col("Category"), Col("Ops", True, drop=2), Col("MACs", True), Col("FLOPs", True, drop=1),
+    columns = [Col("Kind"), Col("Ops", True, drop=2), Col("MACs", True), Col("FLOPs", True, drop=1),
                Col("Mem access", True), Col("Share of mem access", True)]
-    return build_table(columns, rows, width=width, title="By category")
+    return build_table(columns, rows, width=width, title="By kind of work")
 
 
 def _summary(report: Report) -> Text:
@@ -202,7 +203,7 @@ def profile_csv(rows: Sequence[LayerRecord], timing: LayerTiming | None = None) 
 
 
 def profile_markdown(report: Report, rows: Sequence[LayerRecord], timing: LayerTiming | None = None) -> str:
-    """A GitHub-flavoured table with human units, then the totals and the breakdown by category."""
+    """A GitHub-flavoured table with human units, then the totals and the breakdown by kind of work."""
     timed = _time_columns()[:2] if timing is not None else ()
     headers = ["layer", "type", "output", *(c.words for c in _TABLE), *(c.words for c in timed)]
     lines = [
@@ -222,13 +223,14 @@ def profile_markdown(report: Report, rows: Sequence[LayerRecord], timing: LayerT
         total_cells += [f"**{duration(timing.layer_sum_ms)}**", "100%"]
     lines.append("| " + " | ".join(total_cells) + " |")
     if timing is not None:
-        lines += ["", f"Whole-model latency: {duration(timing.model_ms)} (median of {timing.latency.runs} runs); "
-                  f"the layers sum to {duration(timing.layer_sum_ms)} ({timing.coverage:.0%})."]
-    lines += ["", "| category | ops | MACs | FLOPs | memory access | share of memory access |", "|---|---:|---:|---:|---:|---:|"]
+        from costlab.render.timing import coverage_note
+
+        lines += ["", coverage_note(timing) + "."]
+    lines += ["", "| kind | ops | MACs | FLOPs | memory access | share of memory access |", "|---|---:|---:|---:|---:|---:|"]
     for category, entry in report.by_category().items():
         share = entry["bytes_accessed"] / totals.bytes_accessed if totals.bytes_accessed else 0.0
         lines.append(
-            f"| {category} | {entry['ops']} | {human(entry['macs'])} | {human(entry['flops'])} | "
+            f"| {kind_label(category)} | {entry['ops']} | {human(entry['macs'])} | {human(entry['flops'])} | "
             f"{human(entry['bytes_accessed'], 'B')} | {share:.1%} |"
         )
     return "\n".join(lines) + "\n"

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from costlab.render.roofline_plot import CATEGORY_COLOURS, roofline_image
+from costlab.cost.categories import label as kind_label
+from costlab.render.roofline_plot import CATEGORY_COLOURS, roofline_image, shared_limits
 from costlab.units import compact, compact_duration, duration
 
 if TYPE_CHECKING:
@@ -34,18 +35,10 @@ __all__ = [
     "report_figures",
     "scatter_image",
     "breakdown_image",
-    "CATEGORY_LABELS",
     "family_colours",
     "palette_png",
 ]
 
-CATEGORY_LABELS = {
-    "conv": "convolution",
-    "depthwise_conv": "depthwise conv",
-    "elementwise": "element-wise",
-    "data_movement": "data movement",
-    "other": "other",
-}
 # Qualitative colours for model families (Tableau 10, then its lighter half)
 _FAMILY_PALETTE = (
     "#4e79a7",
@@ -97,6 +90,8 @@ class ReportFigures:
 def report_figures(data: ReportData) -> ReportFigures:
     """Draw every figure of ``data`` (a few seconds for the whole zoo)."""
     slugs = _unique_slugs([m.name for m in data.models])
+    # one pair of axes for every roofline, so models compare at a glance
+    limits = shared_limits([m.roofline for m in data.models]) if data.models else None
     return ReportFigures(
         latency_vs_macs=FigureFile(
             "figures/latency_vs_macs.png",
@@ -119,7 +114,8 @@ def report_figures(data: ReportData) -> ReportFigures:
                 f"Roofline of {m.name}: one dot per layer at its measured FLOP/s",
                 # the count of layers without FLOPs is said under the figure (report_text.roofline_note):
                 # in the figure's own footnote it made the line too long for the layout at this size
-                palette_png(roofline_image(replace(m.roofline, hidden_layers=0, hidden_share=0.0), "png", labels=5)),
+                palette_png(roofline_image(replace(m.roofline, hidden_layers=0, hidden_share=0.0), "png", labels=5,
+                                           limits=limits)),
             )
             for slug, m in zip(slugs, data.models)
         ),
@@ -372,9 +368,12 @@ def breakdown_image(models: Sequence[ModelResult]) -> bytes:
     names = [m.name for m in models]
     positions = list(range(len(models)))[::-1]  # the first model on top
     left = [0.0] * len(models)
+    present = {c.category for m in models for c in m.categories if c.share > 0}
     for category, colour in CATEGORY_COLOURS.items():
+        if category not in present:
+            continue  # the legend lists only the kinds some model spends time in
         shares = [next((c.share for c in m.categories if c.category == category), 0.0) for m in models]
-        axes.barh(positions, shares, left=left, height=0.72, color=colour, label=CATEGORY_LABELS[category], zorder=3)
+        axes.barh(positions, shares, left=left, height=0.72, color=colour, label=kind_label(category), zorder=3)
         for position, share, start in zip(positions, shares, left):
             if share >= 0.07:
                 axes.text(

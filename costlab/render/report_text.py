@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from costlab.render.report_figures import CATEGORY_LABELS
+from costlab.cost.categories import label as kind_label
 from costlab.units import duration, human, shape
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ def model_stats(model: ModelResult) -> list[tuple[str, str]]:
 def category_rows(model: ModelResult) -> list[tuple[str, str, str, str, float]]:
     """Time by kind of work: (key, words, time, share as text, share as a fraction for a bar)."""
     return [
-        (c.category, CATEGORY_LABELS[c.category], duration(c.time_ms) if c.time_ms else "–", f"{c.share:.0%}", c.share)
+        (c.category, kind_label(c.category), duration(c.time_ms) if c.time_ms else "–", f"{c.share:.0%}", c.share)
         for c in model.categories
     ]
 

@@ -2,56 +2,70 @@
 
 Drawn on a bare ``matplotlib.figure.Figure`` (Agg / SVG canvases chosen by the file suffix), never
 through ``pyplot``: no global figure state is created or left behind. Everything drawn comes from a
-:class:`~costlab.roofline.RooflineChart`.
+:class:`~costlab.cost.roofline.RooflineChart`.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import textwrap
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from costlab.cost.categories import Category
+from costlab.cost.categories import label as kind_label
 from costlab.units import compact, duration, human
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.backend_bases import RendererBase
     from matplotlib.figure import Figure
+    from matplotlib.path import Path
     from matplotlib.text import Annotation
     from matplotlib.transforms import Bbox
 
-    from costlab.cost.roofline import RooflineChart, RooflinePoint
+    from costlab.cost.roofline import RooflineChart
 
-__all__ = ["roofline_image", "FORMATS", "CATEGORY_COLOURS"]
+__all__ = ["roofline_image", "shared_limits", "FORMATS", "CATEGORY_COLOURS"]
 
 FORMATS = ("png", "svg")
 CATEGORY_COLOURS = {
-    "conv": "#1f77b4",
-    "depthwise_conv": "#ff7f0e",
-    "elementwise": "#2ca02c",
-    "data_movement": "#9467bd",
-    "other": "#7f7f7f",
+    Category.CONV: "#1f77b4",
+    Category.DEPTHWISE_CONV: "#ff7f0e",
+    Category.MATMUL: "#17becf",
+    Category.ELEMENTWISE: "#2ca02c",
+    Category.NORMALIZATION: "#bcbd22",
+    Category.REDUCTION: "#8c564b",
+    Category.RESAMPLE: "#e377c2",
+    Category.DATA_MOVEMENT: "#9467bd",
+    Category.CREATION: "#c5b0d5",
+    Category.VIEW: "#c7c7c7",
+    Category.UNSUPPORTED: "#7f7f7f",
 }
-_CATEGORY_LABELS = {
-    "conv": "convolution",
-    "depthwise_conv": "depthwise convolution",
-    "elementwise": "element-wise",
-    "data_movement": "data movement",
-    "other": "other",
-}
+"""One colour per kind of work (:mod:`costlab.cost.categories`), in every figure; a test checks
+each kind has one."""
 _MIN_AREA, _MAX_AREA = 18.0, 1400.0  # points², for no time and for the largest share
+_STAR_AREA = 420.0
 # where a label may go, in points from its dot, most wanted first: below and right of a dot is
-# the free side (nothing measured sits above the roofs), then further down, then right, then left
+# the free side (nothing measured sits above the roofs), then further out, then the other sides
 _LABEL_OFFSETS = tuple(
-    [(18, -16 - 11 * step) for step in range(6)]
-    + [(18, 8 + 11 * step) for step in range(4)]
-    + [(-18, -16 - 11 * step) for step in range(6)]
-    + [(-18, 8 + 11 * step) for step in range(4)]
+    [(dx, -16 - 12 * step) for step in range(8) for dx in (18, -18)]
+    + [(dx, 10 + 12 * step) for step in range(6) for dx in (18, -18)]
+    + [(dx, -16 - 12 * step) for step in range(6) for dx in (60, -60)]
 )
+# what a label may cover, worst first: the star, another label, the axes' edge, a crossing of
+# leader lines, a dot
+_COVERS_STAR, _COVERS_LABEL, _OUTSIDE, _CROSSES_LEADER, _COVERS_DOT = 1000, 100, 50, 10, 1
+
+Limits = tuple[tuple[float, float], tuple[float, float]]
 
 
-def roofline_image(chart: RooflineChart, fmt: str = "png", *, labels: int = 6) -> bytes:
-    """The figure's bytes: ``png`` (150 dpi) or ``svg``; the ``labels`` heaviest layers are named."""
+def roofline_image(chart: RooflineChart, fmt: str = "png", *, labels: int = 6, limits: Limits | None = None) -> bytes:
+    """The figure's bytes: ``png`` (150 dpi) or ``svg``; the ``labels`` heaviest layers are named.
+
+    ``limits`` ((x_low, x_high), (y_low, y_high)) fixes the axes, so figures side by side compare
+    (:func:`shared_limits`); by default they span this chart."""
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -61,11 +75,11 @@ def roofline_image(chart: RooflineChart, fmt: str = "png", *, labels: int = 6) -
     figure = Figure(figsize=(10, 6.5), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    x_range, y_range = _limits(chart)
+    x_range, y_range = limits if limits is not None else _limits(chart)
     _draw_roofs(axes, chart, x_range)
     _draw_points(axes, chart)
     _decorate(figure, axes, chart, x_range, y_range)
-    _label_heaviest(figure, axes, chart.points, labels)
+    _label_heaviest(figure, axes, chart, labels)
     buffer = io.BytesIO()
     with rc_context({"svg.hashsalt": "costlab"}):  # stable SVG ids: the same chart gives the same file
         figure.savefig(buffer, dpi=150, format=fmt, metadata=_metadata(fmt))
@@ -77,7 +91,18 @@ def _metadata(fmt: str) -> dict[str, str | None]:
     return {"Date": None} if fmt == "svg" else {}
 
 
-def _limits(chart: RooflineChart) -> tuple[tuple[float, float], tuple[float, float]]:
+def shared_limits(charts: Sequence[RooflineChart]) -> Limits:
+    """One pair of axis ranges spanning every chart: rooflines of a report drawn on the same axes."""
+    ranges = [_limits(chart) for chart in charts]
+    if not ranges:
+        raise ValueError("no charts to span")
+    return (
+        (min(r[0][0] for r in ranges), max(r[0][1] for r in ranges)),
+        (min(r[1][0] for r in ranges), max(r[1][1] for r in ranges)),
+    )
+
+
+def _limits(chart: RooflineChart) -> Limits:
     """Axis ranges spanning the dots, the model, the ridge and the compute roof, with a margin."""
     roofs = chart.roofs
     dots = [*chart.points, chart.model_point]
@@ -124,7 +149,7 @@ def _draw_points(axes: Axes, chart: RooflineChart) -> None:
             alpha=0.75,
             edgecolors="white",
             linewidths=0.6,
-            label=_CATEGORY_LABELS[category],
+            label=kind_label(category),
             zorder=4,
         )
     model = chart.model_point
@@ -133,29 +158,36 @@ def _draw_points(axes: Axes, chart: RooflineChart) -> None:
             [model.intensity],
             [model.flops_per_s],
             marker="*",
-            s=420,
+            s=_STAR_AREA,
             color="#d62728",
             edgecolors="black",
             linewidths=0.8,
             label=f"whole model ({duration(model.time_ms)} {'measured' if chart.measured else 'predicted'})",
-            zorder=6,
+            zorder=9,  # above every dot and label: labels are also placed to keep clear of it
         )
 
 
-def _label_heaviest(figure: Figure, axes: Axes, points: tuple[RooflinePoint, ...], count: int) -> None:
-    """Name the ``count`` layers with the largest share of time; each label takes the first of
-    :data:`_LABEL_OFFSETS` where it stays inside the axes and overlaps no earlier label (else the
-    one with the fewest clashes)."""
-    heaviest = sorted(points, key=lambda p: -p.time_share)[:count]
+def _label_heaviest(figure: Figure, axes: Axes, chart: RooflineChart, count: int) -> None:
+    """Name the ``count`` layers with the largest share of time. Each label takes the first of
+    :data:`_LABEL_OFFSETS` that covers nothing; else the one that covers least, weighing the star
+    over other labels over the axes' edge over dots (a greedy search: deterministic, and a few ms,
+    where an iterative repulsion such as adjustText's moves every label each step)."""
+    heaviest = sorted(chart.points, key=lambda p: -p.time_share)[:count]
     if not heaviest:
         return
     figure.draw_without_rendering()
     renderer = getattr(figure.canvas, "get_renderer")()  # the Agg canvas has one; the base class does not say so
     frame = axes.get_window_extent(renderer)
+    largest = max(p.time_share for p in chart.points)
+    dots = [_disc(axes, renderer, p.intensity, p.flops_per_s, _area(p.time_share, largest)) for p in chart.points]
+    model = chart.model_point
+    star = _disc(axes, renderer, model.intensity, model.flops_per_s, _STAR_AREA) if model.flops_per_s > 0 else None
     placed: list[Bbox] = []
+    leaders: list[Path] = []
     for point in heaviest:
+        roof = f", {_percent(point.roof_share)} of roof" if chart.measured else ""
         label = axes.annotate(
-            f"{point.name} ({point.time_share:.0%})",
+            f"{point.name} ({_percent(point.time_share)}{roof})",
             (point.intensity, point.flops_per_s),
             xytext=_LABEL_OFFSETS[0],
             textcoords="offset points",
@@ -164,21 +196,49 @@ def _label_heaviest(figure: Figure, axes: Axes, points: tuple[RooflinePoint, ...
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
             zorder=7,
         )
+        own = _disc(axes, renderer, point.intensity, point.flops_per_s, _area(point.time_share, largest))
+        anchor = axes.transData.transform((point.intensity, point.flops_per_s))
         best: tuple[int, tuple[int, int]] | None = None
         for offset in _LABEL_OFFSETS:
             label.xyann = offset
             label.set_horizontalalignment("left" if offset[0] > 0 else "right")
             box = _text_box(label, renderer)
+            leader = _leader(anchor, box, offset)
             inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-            clashes = sum(box.overlaps(other) for other in placed) + (0 if inside else len(placed) + 1)
-            if best is None or clashes < best[0]:
-                best = (clashes, offset)
-            if clashes == 0:
+            cost = (
+                (_COVERS_STAR if star is not None and box.overlaps(star) else 0)
+                + _COVERS_LABEL * sum(box.overlaps(other) or leader.intersects_bbox(other) for other in placed)
+                + (0 if inside else _OUTSIDE)
+                + _CROSSES_LEADER * sum(leader.intersects_path(other) for other in leaders)
+                + _COVERS_DOT * sum(box.overlaps(dot) for dot in dots if dot is not own)
+            )
+            if best is None or cost < best[0]:
+                best = (cost, offset)
+            if cost == 0:
                 break
         assert best is not None
         label.xyann = best[1]
         label.set_horizontalalignment("left" if best[1][0] > 0 else "right")
         placed.append(_text_box(label, renderer))
+        leaders.append(_leader(anchor, placed[-1], best[1]))
+
+
+def _leader(anchor: Sequence[float], box: Bbox, offset: tuple[int, int]) -> Path:
+    """The leader line from a dot to the side of its label that faces it (screen pixels)."""
+    from matplotlib.path import Path
+
+    x = box.x0 if offset[0] > 0 else box.x1
+    y = min(max(anchor[1], box.y0), box.y1)
+    return Path([tuple(anchor), (x, y)])
+
+
+def _disc(axes: Axes, renderer: RendererBase, x: float, y: float, area: float) -> Bbox:
+    """The screen box of a scatter marker of ``area`` points² centred at data (x, y)."""
+    from matplotlib.transforms import Bbox
+
+    cx, cy = axes.transData.transform((x, y))
+    radius = math.sqrt(area / math.pi) * renderer.points_to_pixels(1.0)
+    return Bbox.from_extents(cx - radius, cy - radius, cx + radius, cy + radius)
 
 
 def _text_box(label: Annotation, renderer: RendererBase) -> Bbox:
@@ -212,11 +272,22 @@ def _decorate(
     note += f"height: {how}"
     if chart.hidden_layers:
         note += f"; {chart.hidden_layers} layers without FLOPs ({chart.hidden_share:.1%} of the time) not shown"
-    figure.supxlabel(note, x=0.01, ha="left", fontsize=8, color="0.3")
-    legend = figure.legend(loc="outside right upper", fontsize=9, frameon=False)
+    above = chart.above_roof
+    if above:
+        memory_bound = all(p.intensity < chart.roofs.ridge_flop_per_byte for p in above)
+        why = "cached data beat the measured memory roof" if memory_bound else "the measured roofs are not their ceiling"
+        note += f"; {len(above)} above the roof (up to {max(p.roof_share for p in above):.0%}: {why})"
+    figure.supxlabel(textwrap.fill(note, 160), x=0.01, ha="left", fontsize=8, color="0.3")
+    # below the axes, so the plot keeps the canvas's width (constrained layout makes room for it)
+    legend = axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=4, fontsize=8.5, frameon=False)
     for handle in legend.legend_handles:  # one marker size in the legend, whatever the dots' sizes
         if hasattr(handle, "set_sizes"):
             handle.set_sizes([70.0])
+
+
+def _percent(share: float) -> str:
+    """12%, 3%, 0.4%: whole percents, with one decimal below 1% (never a bare 0%)."""
+    return f"{share:.0%}" if share >= 0.0095 else f"{share:.1%}"
 
 
 def _plain(value: float) -> str:

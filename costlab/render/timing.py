@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Group
 from rich.text import Text
 
+from costlab.cost.categories import label as kind_label
 from costlab.render.layout import Col, build_table
 from costlab.render.tabular import csv_writer
 from costlab.units import duration, human, shapes_text
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from costlab.cost.roofline import RooflinePrediction
-    from costlab.timing.layers import LayerTiming
+    from costlab.timing.layers import LayerTime, LayerTiming
     from costlab.timing.machine import DeviceSpec, MachinePeaks
     from costlab.timing.measure import Measurement, TimingSpec
 
@@ -152,11 +153,7 @@ def layer_time_table(timing: LayerTiming, width: int, top: int | None = None) ->
     if top is not None and top < len(rows):
         rows = sorted(rows, key=lambda layer: -layer.time_ms)[:top]
     shown = f" (the {len(rows)} slowest of {len(timing.layers)})" if len(rows) < len(timing.layers) else ""
-    note = (
-        f"layers add up to {duration(timing.layer_sum_ms)} (each op's median over {timing.runs} instrumented runs); "
-        f"the whole model takes {duration(timing.model_ms)} (median of {timing.latency.runs} runs): "
-        f"layers = {timing.coverage:.0%} of it"
-    )
+    note = coverage_note(timing)
     columns = [
         Col("Layer", footer="layers"),
         Col("Type", drop=2),
@@ -171,7 +168,7 @@ def layer_time_table(timing: LayerTiming, width: int, top: int | None = None) ->
         [
             layer.name or "(model)",
             layer.type,
-            layer.category,
+            kind_label(layer.category),
             duration(layer.time_ms),
             f"{layer.time_share:.1%}",
             human(layer.achieved_flops_per_s, "FLOP/s") if layer.flops else "–",
@@ -186,12 +183,29 @@ def layer_time_table(timing: LayerTiming, width: int, top: int | None = None) ->
     return _with_note(table, note)
 
 
+def coverage_note(timing: LayerTiming) -> str:
+    """How the per-op times reconcile with the whole-model latency, and why they may not."""
+    note = (
+        f"layers add up to {duration(timing.layer_sum_ms)} (each op's median over {timing.runs} instrumented runs); "
+        f"the whole model takes {duration(timing.model_ms)} (median of {timing.latency.runs} runs): "
+        f"layers = {timing.coverage:.0%} of it"
+    )
+    if timing.call_floor_ms > 0:
+        note += (
+            f"; each call's time includes the call itself: a view, which moves no data, takes "
+            f"{duration(timing.call_floor_ms)} (× {timing.calls} calls = {duration(timing.instrumentation_ms)})"
+        )
+    return note
+
+
 def category_time_table(timing: LayerTiming, width: int) -> Table:
-    """Where the time goes by kind of work (ShuffleNet V2, Fig. 2), with a bar per share."""
-    columns = [Col("Kind"), Col("Ops", True), Col("Time", True), Col("Share", True), Col("", drop=1)]
+    """Where the time goes by kind of work (ShuffleNet V2, Fig. 2), with a bar per share: the kinds
+    and op counts of profile's "By kind of work" table, views and allocations as calls only."""
+    columns = [Col("Kind"), Col("Ops", True), Col("Calls", True, drop=2), Col("Time", True), Col("Share", True),
+               Col("", drop=1)]
     rows = [
-        [entry.category, str(entry.ops), duration(entry.time_ms) if entry.time_ms else "–", f"{entry.share:.1%}",
-         _bar(entry.share)]
+        [kind_label(entry.category), str(entry.ops) if entry.ops else "–", str(entry.calls),
+         duration(entry.time_ms) if entry.time_ms else "–", f"{entry.share:.1%}", _bar(entry.share)]
         for entry in timing.categories
     ]
     return build_table(columns, rows, width=width, title=f"Time by kind of work at {_inputs(timing.latency.spec)}")
@@ -315,25 +329,34 @@ def roofline_table(
         Col("Predicted", True, duration(prediction.predicted_ms)),
     ]
     if timing is not None:
-        columns += [Col("Measured", True, duration(timing.model_ms)), Col("Achieved", True, drop=4)]
+        achieved = prediction.flops / (timing.model_ms / 1e3) if timing.model_ms > 0 else 0.0
+        model_share = prediction.roofs.share_of_roof(prediction.intensity, achieved)
+        columns += [Col("Measured", True, duration(timing.model_ms)), Col("Achieved", True, drop=4),
+                    Col("Of roof", True, f"{model_share:.0%}", drop=5)]
     cells = []
     for layer in rows:
         line = [
             layer.name or "(model)",
             layer.type,
-            layer.category,
+            kind_label(layer.category),
             f"{layer.intensity:.1f}",
             layer.bound,
             duration(layer.predicted_ms),
         ]
         if timing is not None:
             timed = measured[layer.call]
-            line += [duration(timed.time_ms), human(timed.achieved_flops_per_s, "FLOP/s") if timed.flops else "–"]
+            line += [duration(timed.time_ms), human(timed.achieved_flops_per_s, "FLOP/s") if timed.flops else "–",
+                     f"{_of_roof(prediction, timed):.0%}" if timed.flops else "–"]
         cells.append(line)
     table = build_table(
         columns, cells, width=width, title=f"{prediction.model}: roofline-predicted latency", show_footer=True
     )
     return _with_note(table, note)
+
+
+def _of_roof(prediction: RooflinePrediction, timed: LayerTime) -> float:
+    """The share of its roof a measured layer reaches: achieved FLOP/s over the roof at its intensity."""
+    return prediction.roofs.share_of_roof(timed.intensity, timed.achieved_flops_per_s)
 
 
 def roofline_json(prediction: RooflinePrediction, timing: LayerTiming | None = None) -> str:
@@ -348,6 +371,7 @@ def roofline_json(prediction: RooflinePrediction, timing: LayerTiming | None = N
                 measured_ms=timed.time_ms,
                 achieved_flops_per_s=timed.achieved_flops_per_s,
                 achieved_bytes_per_s=timed.achieved_bytes_per_s,
+                roof_share=_of_roof(prediction, timed),
             )
     return json.dumps(data, indent=2) + "\n"
 
@@ -359,14 +383,14 @@ def roofline_csv(prediction: RooflinePrediction, timing: LayerTiming | None = No
     """One line per layer: the prediction, and the measured time when there is one."""
     buffer = io.StringIO()
     writer = csv_writer(buffer)
-    extra = ("measured_ms", "achieved_flops_per_s") if timing is not None else ()
+    extra = ("measured_ms", "achieved_flops_per_s", "roof_share") if timing is not None else ()
     writer.writerow(_ROOFLINE_CSV + extra)
     timed_rows = timing.layers if timing is not None else [None] * len(prediction.layers)
     for layer, timed in zip(prediction.layers, timed_rows):
         data = layer.to_dict()
         cells = [data[field] for field in _ROOFLINE_CSV]
         if timed is not None:
-            cells += [timed.time_ms, timed.achieved_flops_per_s]
+            cells += [timed.time_ms, timed.achieved_flops_per_s, _of_roof(prediction, timed)]
         writer.writerow(cells)
     return buffer.getvalue()
 
@@ -389,9 +413,11 @@ def latency_markdown(measurements: Sequence[Measurement], timings: Sequence[Laye
         )
     for timing in timings:
         lines += ["", f"Time by kind of work at {_inputs(timing.latency.spec)}:", "",
-                  "| kind | ops | time | share |", "|---|---:|---:|---:|"]
-        lines += [f"| {c.category} | {c.ops} | {duration(c.time_ms) if c.time_ms else '–'} | {c.share:.1%} |"
+                  "| kind | ops | calls | time | share |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {kind_label(c.category)} | {c.ops or '–'} | {c.calls} | "
+                  f"{duration(c.time_ms) if c.time_ms else '–'} | {c.share:.1%} |"
                   for c in timing.categories]
+        lines += ["", coverage_note(timing) + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,6 @@ import linecache
 import os
 import re
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,16 +75,14 @@ def lint(
     *,
     settings: LintSettings | None = None,
     config: Config | None = None,
-    time_shares: Mapping[str, float] | None = None,
-    device: str = "",
+    timing: Any = None,
 ) -> LintResult:
     """Run the selected rules on ``model`` (a Report, an nn.Module, or a spec string).
 
     ``settings`` wins; else they come from ``config`` (default: the costlab.toml / pyproject.toml
-    found upward from the working directory). ``time_shares`` (time category → share of the
-    measured time, from :class:`~costlab.timing.layers.LayerTiming` of the same model, and the
-    ``device`` it was measured on) adds measured time to the evidence (G4: the share of time in
-    element-wise ops).
+    found upward from the working directory). ``timing``, the
+    :class:`~costlab.timing.layers.LayerTiming` of the same model, adds measured time to the
+    evidence (G4: the share of time in element-wise ops).
     """
     if isinstance(model, Report):
         report = model
@@ -97,7 +94,7 @@ def lint(
             report = profile(model, input_shape)
     if settings is None:
         settings = settings_from_config(config if config is not None else load_config())
-    context = Context(dict(time_shares or {}), device)
+    context = Context.of(timing)
     findings: list[Finding] = []
     suppressed = silenced = 0
     for code in settings.select:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from costlab.cost.report import Report
 from costlab.rules.findings import Finding
@@ -28,14 +29,23 @@ class Param:
 
 @dataclass(frozen=True)
 class Context:
-    """What a rule may know beyond the counts: measured time by kind of work, when there is one.
+    """What a rule may know beyond the counts: measured time, when the model was timed.
 
-    ``time_shares`` maps a time category (``elementwise``, ``depthwise_conv``, …; see
-    :data:`costlab.cost.categories.TIME_CATEGORIES`) to its share of the measured per-layer time.
+    ``time_shares`` maps a kind of work (``elementwise``, ``depthwise_conv``, …; see
+    :mod:`costlab.cost.categories`) and ``op_time_shares`` an aten op (``aten.convolution``) to
+    its share of the time measured inside op calls, on ``device``.
     """
 
     time_shares: Mapping[str, float] = field(default_factory=dict)
+    op_time_shares: Mapping[str, float] = field(default_factory=dict)
     device: str = ""
+
+    @classmethod
+    def of(cls, timing: Any) -> Context:
+        """The context of a :class:`~costlab.timing.layers.LayerTiming` (None: counts only)."""
+        if timing is None:
+            return cls()
+        return cls(dict(timing.time_shares), dict(timing.op_time_shares), timing.latency.spec.device)
 
 
 Check = Callable[[Report, Mapping[str, float], str, Context], list[Finding]]

@@ -10,17 +10,20 @@ the time of the ops it holds. (``torch.profiler`` was the other candidate; its o
 the dispatch level — ``aten::conv2d``, ``aten::batch_norm`` — and do not map one to one onto the
 Report's ops, nor tell a depthwise convolution from a dense one.)
 
-Each op's time is its median over the instrumented passes; a row's time and a category's time
-are sums of those, so the rows (plus :attr:`LayerTiming.unattributed_ms`, the ops of rows that
-hold only views) add up to the categories: the time spent *inside* ops. The whole-model latency,
-timed without instrumentation, also holds the Python and dispatcher time between ops, so both
-are shown and their ratio is :attr:`LayerTiming.coverage`: below 1 on CPU when ops take more than
-a few tens of µs; above 1 for tiny ops, where the call from the timing mode adds a few µs to each,
-and on CUDA, where each op is synchronised (its time includes its launch latency) while an
-untimed run overlaps launches with the GPU's work.
+Each op's time is its median over the instrumented passes; a row's time and a kind's time are
+sums of those, so the rows (plus :attr:`LayerTiming.unattributed_ms`, the ops of rows that hold
+only views) add up to the kinds: the time spent *inside* op calls. The whole-model latency, timed
+without instrumentation, also holds the Python and dispatcher time between ops, so both are shown
+and their ratio is :attr:`LayerTiming.coverage`. It is below 1 on CPU when ops take more than a
+few tens of µs. It can pass 1 for nets of many tiny ops: each timed call also holds the timing
+mode's own call into the op, a few µs that an untimed run does not pay. That cost is measured in
+the same passes — :attr:`LayerTiming.call_floor_ms` is the median time of a view, a call that does
+no work — and shown beside the coverage. On CUDA each op is synchronised (its time includes its
+launch latency) while an untimed run overlaps launches with the GPU's work, so coverage passes 1.
 
-Time is reported in :data:`costlab.cost.categories.TIME_CATEGORIES`, the buckets of the
-cost registry's op categories (conv, depthwise conv, element-wise, data movement, other).
+Time is broken down by the one taxonomy of :mod:`costlab.cost.categories`, with the op counts
+``Report.by_category`` has; views and bare allocations, which are not ops but still take a call's
+time, are their own lines (``view``, ``creation``) with no ops and their number of calls.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from costlab.cost import formulas
 from costlab.cost.capture import no_dynamo
-from costlab.cost.categories import TIME_CATEGORIES, row_time_category, time_category
+from costlab.cost.categories import CATEGORIES, Category, is_op, row_kind
 from costlab.cost.costs import Column, Intensity
 from costlab.cost.roofline import Measured
 from costlab.cost.tracker import ModuleCall, ModuleTracker
@@ -92,7 +95,6 @@ class LayerTime(Intensity):
     flops: int
     bytes_accessed: int
 
-
     @property
     def achieved_flops_per_s(self) -> float:
         return self.flops / (self.time_ms / 1e3) if self.time_ms > 0 else 0.0
@@ -119,15 +121,18 @@ class LayerTime(Intensity):
 
 @dataclass(frozen=True)
 class CategoryTime:
-    """The time spent in one kind of work, per forward pass."""
+    """The time spent in one kind of work per forward pass: its ``ops`` (kernels, the count
+    ``Report.by_category`` has) and all its ``calls`` (views and bare allocations are calls only)."""
 
     category: str
     time_ms: float
     share: float
     ops: int
+    calls: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"category": self.category, "time_ms": self.time_ms, "share": self.share, "ops": self.ops}
+        return {"category": self.category, "time_ms": self.time_ms, "share": self.share, "ops": self.ops,
+                "calls": self.calls}
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,22 @@ class LayerTiming:
     unattributed_ms: float
     runs: int
     depth: int | None
+    op_ms: dict[str, float]
+    """aten op name → its calls' time per pass (``aten.native_batch_norm``: what G4 leaves out)."""
+    call_floor_ms: float = 0.0
+    """The median time of a view call, which moves no data: about what each timed call spends on
+    the call itself (0 when the model makes no view)."""
+
+    @property
+    def calls(self) -> int:
+        """Op calls timed per pass (ops, views and allocations)."""
+        return sum(c.calls for c in self.categories)
+
+    @property
+    def instrumentation_ms(self) -> float:
+        """The calls themselves, at :attr:`call_floor_ms` each: the part of the sum that grows with
+        the number of calls rather than their work."""
+        return self.calls * self.call_floor_ms
 
     @property
     def layer_sum_ms(self) -> float:
@@ -163,8 +184,14 @@ class LayerTiming:
 
     @property
     def time_shares(self) -> dict[str, float]:
-        """Time category → share of the time inside ops (what lint's G4 reports)."""
+        """Kind of work → share of the time inside op calls (what lint's G4 reports)."""
         return {c.category: c.share for c in self.categories}
+
+    @property
+    def op_time_shares(self) -> dict[str, float]:
+        """aten op name → share of the time inside op calls."""
+        total = sum(self.op_ms.values())
+        return {op: ms / total if total else 0.0 for op, ms in self.op_ms.items()}
 
     def measured(self) -> Measured:
         """The measured times, for drawing on a roofline (:func:`costlab.cost.roofline.chart`)."""
@@ -176,6 +203,8 @@ class LayerTiming:
             "layer_sum_ms": self.layer_sum_ms,
             "unattributed_ms": self.unattributed_ms,
             "coverage": self.coverage,
+            "calls": self.calls,
+            "call_floor_ms": self.call_floor_ms,
             "runs": self.runs,
             "depth": self.depth,
             "categories": [c.to_dict() for c in self.categories],
@@ -195,7 +224,7 @@ class _Pass:
     calls: list[ModuleCall]
     op_calls: list[int]
     op_times_s: list[float]
-    op_buckets: list[str]
+    op_kinds: list[tuple[str, bool, str]]  # (category, is an op, aten name), first pass only
 
 
 class _TimedCapture(no_dynamo, TorchDispatchMode):
@@ -204,7 +233,7 @@ class _TimedCapture(no_dynamo, TorchDispatchMode):
     Between ops it does as little as it can (a clock read, two appends): heavier Python work
     there — or keeping every tensor alive, as a cost capture does — would evict the caches and
     defeat the allocator's reuse, and slow the very ops being timed. ``categorize`` also asks the
-    cost registry for each op's category (done on the first pass only).
+    cost registry what kind each op is (done on the first pass only).
     """
 
     def __init__(self, workload: Workload, categorize: bool) -> None:
@@ -214,7 +243,7 @@ class _TimedCapture(no_dynamo, TorchDispatchMode):
         self.categorize = categorize
         self.op_times_s: list[float] = []
         self.op_calls: list[int] = []
-        self.op_buckets: list[str] = []
+        self.op_kinds: list[tuple[str, bool, str]] = []
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -225,7 +254,9 @@ class _TimedCapture(no_dynamo, TorchDispatchMode):
         self.op_times_s.append(time.perf_counter() - start)
         self.op_calls.append(self.tracker.current_index)
         if self.categorize:
-            self.op_buckets.append(time_category(formulas.cost_of(func, args, kwargs, out).category))
+            cost = formulas.cost_of(func, args, kwargs, out)
+            name = f"aten.{func.overloadpacket.__name__}"
+            self.op_kinds.append((cost.category, is_op(cost.category, cost.bytes_accessed), name))
         return out
 
 
@@ -233,7 +264,7 @@ def _timed_pass(workload: Workload, inputs: list[torch.Tensor], categorize: bool
     recorder = _TimedCapture(workload, categorize)
     with torch.no_grad(), recorder.tracker.hooks(), recorder:
         workload.model(*inputs)
-    return _Pass(recorder.tracker.calls, recorder.op_calls, recorder.op_times_s, recorder.op_buckets)
+    return _Pass(recorder.tracker.calls, recorder.op_calls, recorder.op_times_s, recorder.op_kinds)
 
 
 def _check_aligned(report: Report, calls: list[ModuleCall], label: str) -> None:
@@ -299,25 +330,35 @@ def time_layers(
 
 
 def _aggregate(report: Report, depth: int | None, latency: Measurement, passes: list[_Pass]) -> LayerTiming:
-    """Each op's median time over the passes, summed per row and per time category."""
+    """Each op's median time over the passes, summed per row, per kind and per aten op."""
     first = passes[0]
     op_ms = [statistics.median(run.op_times_s[i] for run in passes) * 1e3 for i in range(len(first.op_calls))]
     rows = report.layers(depth)
     row_of = _row_of_call(report, {row.call for row in rows})
     row_ms: Counter[int | None] = Counter()
-    bucket_ms: Counter[str] = Counter()
-    for call, bucket, ms in zip(first.op_calls, first.op_buckets, op_ms):
+    kind_ms: Counter[str] = Counter()
+    by_op: Counter[str] = Counter()
+    ops: Counter[str] = Counter()
+    calls: Counter[str] = Counter()
+    views: list[float] = []
+    for call, (kind, counted, name), ms in zip(first.op_calls, first.op_kinds, op_ms):
         row_ms[row_of[call]] += ms
-        bucket_ms[bucket] += ms
+        kind_ms[kind] += ms
+        by_op[name] += ms
+        ops[kind] += counted
+        calls[kind] += 1
+        if kind == Category.VIEW:
+            views.append(ms)
     layer_sum = sum(ms for key, ms in row_ms.items() if key is not None)
     layers = tuple(_layer_time(row, row_ms[row.call], layer_sum) for row in rows)
-    total = sum(bucket_ms.values())
-    ops = Counter(first.op_buckets)
+    total = sum(kind_ms.values())
     categories = tuple(
-        CategoryTime(bucket, bucket_ms[bucket], bucket_ms[bucket] / total if total else 0.0, ops[bucket])
-        for bucket in TIME_CATEGORIES
+        CategoryTime(kind, kind_ms[kind], kind_ms[kind] / total if total else 0.0, ops[kind], calls[kind])
+        for kind in (*CATEGORIES, *sorted(set(calls) - set(CATEGORIES)))
+        if calls[kind]
     )
-    return LayerTiming(latency, layers, categories, row_ms[None], len(passes), depth)
+    floor = statistics.median(views) if views else 0.0
+    return LayerTiming(latency, layers, categories, row_ms[None], len(passes), depth, dict(by_op), floor)
 
 
 def measure_layers(
@@ -360,7 +401,7 @@ def _layer_time(row: LayerRecord, time_ms: float, layer_sum_ms: float) -> LayerT
         type=row.type,
         depth=row.depth,
         call=row.call,
-        category=row_time_category(row.categories),
+        category=row_kind(row.categories),
         time_ms=time_ms,
         time_share=time_ms / layer_sum_ms if layer_sum_ms else 0.0,
         flops=row.flops,

@@ -173,7 +173,6 @@ class GhostNet(nn.Module):
         self.classifier = nn.Linear(HEAD, num_classes)
         init_weights(self)
 
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv_last(self.stages(self.stem(x)))
         x = self.act(self.conv_head(self.avgpool(x)))

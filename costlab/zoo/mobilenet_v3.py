@@ -157,7 +157,6 @@ class MobileNetV3(nn.Module):
         )
         init_weights(self)
 
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.avgpool(self.features(x))
         return self.classifier(torch.flatten(x, 1))

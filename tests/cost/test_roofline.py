@@ -100,8 +100,8 @@ def synthetic_timing(prediction, times_ms: list[float], model_ms: float) -> Laye
         LayerTime(p.name, p.type, p.depth, p.call, p.category, ms, ms / total, p.flops, p.bytes_accessed)
         for p, ms in zip(prediction.layers, times_ms)
     )
-    categories = (CategoryTime("conv", total, 1.0, len(times_ms)),)
-    return LayerTiming(latency, layers, categories, 0.0, 5, None)
+    categories = (CategoryTime("conv", total, 1.0, len(times_ms), len(times_ms)),)
+    return LayerTiming(latency, layers, categories, 0.0, 5, None, {"aten.convolution": total})
 
 
 def test_measured_chart_uses_achieved_rates(report):

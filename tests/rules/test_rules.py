@@ -504,8 +504,35 @@ def test_a_measurement_adds_the_share_of_time_to_g4(tmp_path, monkeypatch):
     report = costlab.profile(model, "1x8x16x16")
     timing = measure_layers(model, "1x8x16x16", report=report, device="cpu", threads=1, min_time_s=0.02)
     settings = LintSettings(select=("G4",), options={"G4": {"info_share": 0.0}})
-    (finding,) = lint(report, settings=settings, time_shares=timing.time_shares, device=timing.latency.spec.device).findings
+    (finding,) = lint(report, settings=settings, timing=timing).findings
     shares = {c.category: c.share for c in timing.categories}
-    assert finding.evidence["time_share"] == shares["elementwise"]
-    assert "of the time on cpu" in finding.message
+    assert finding.evidence["time_share"] == shares["elementwise"]  # no batch norm to leave out
+    assert "of the time inside ops on cpu" in finding.message
     assert lint(report, settings=settings).findings[0].evidence["time_share"] is None
+
+
+def test_g4_leaves_batch_norm_out_of_both_shares_and_names_it():
+    from costlab.timing.layers import measure_layers
+
+    model = nn.Sequential(nn.Conv2d(8, 8, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU()).eval()
+    report = costlab.profile(model, "1x8x16x16")
+    timing = measure_layers(model, "1x8x16x16", report=report, threads=1, min_time_s=0.02)
+    settings = LintSettings(select=("G4",), options={"G4": {"info_share": 0.0}})
+    (finding,) = lint(report, settings=settings, timing=timing).findings
+    # bytes: conv reads 8·256 + 64 weights and writes 8·256 floats = 16,640 B; BN reads x, 4 vectors
+    # of 8, writes y: 2·8,192 + 128 = 16,512 B; ReLU reads and writes 8,192 B each = 16,384 B
+    total = 16_640 + 16_512 + 16_384
+    assert report.totals.bytes_accessed == total
+    assert finding.evidence["share"] == round(16_384 / total, 4)  # of profile's own total
+    assert finding.evidence["batch_norm_bytes"] == 16_512
+    assert "batch norm, left out" in finding.message and f"another {16_512 / total:.0%}" in finding.message
+    batch_norm_time = sum(v for op, v in timing.op_time_shares.items() if "batch_norm" in op)
+    assert batch_norm_time > 0
+    elementwise_time = {c.category: c.share for c in timing.categories}["elementwise"]
+    assert finding.evidence["time_share"] == pytest.approx(max(elementwise_time - batch_norm_time, 0.0))
+    # counted in: the share is profile's element-wise share, and nothing is named as left out
+    settings = LintSettings(select=("G4",), options={"G4": {"info_share": 0.0, "count_batch_norm": 1}})
+    (counted,) = lint(report, settings=settings, timing=timing).findings
+    elementwise = report.by_category()["elementwise"]["bytes_accessed"]
+    assert counted.evidence["share"] == round(elementwise / total, 4) and "left out" not in counted.message
+    assert counted.evidence["time_share"] == elementwise_time
