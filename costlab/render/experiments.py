@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Group
@@ -28,6 +29,8 @@ __all__ = [
     "guidelines_json",
     "guidelines_markdown",
     "guideline_figure",
+    "figure_bars",
+    "FigureBars",
     "figure_name",
 ]
 
@@ -228,9 +231,40 @@ def figure_name(table: TableResult, fmt: str = "png") -> str:
     return f"table{table.spec.number}_{table.spec.guideline.lower()}.{fmt}"
 
 
+@dataclass(frozen=True)
+class FigureBars:
+    """What a guideline figure draws per row, as speeds relative to ``reference``."""
+
+    reference: str
+    measured: tuple[float, ...]
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+    paper: tuple[float, ...]
+    memory: tuple[float, ...]
+
+
+def figure_bars(table: TableResult) -> FigureBars:
+    """Speeds relative to the row the table's claim calls faster (Table 4: "neither", the block
+    without element-wise ops; Tables 1–3: their first row), so every bar reads the way the claim
+    does: below 1 is slower. The table's own numbers stay relative to its first row."""
+    rows = table.rows
+    faster = table.spec.claims[0].faster if table.spec.claims else rows[0].spec.label
+    reference = next((r for r in rows if r.spec.label == faster), rows[0])
+    scale = 1.0 / reference.relative_speed
+    return FigureBars(
+        reference.spec.label,
+        tuple(r.relative_speed * scale for r in rows),
+        tuple(r.relative_speed_low * scale for r in rows),
+        tuple(r.relative_speed_high * scale for r in rows),
+        tuple(r.paper_relative_speed / reference.paper_relative_speed for r in rows),
+        tuple(r.mac_relative_speed / reference.mac_relative_speed for r in rows),
+    )
+
+
 def guideline_figure(result: GuidelinesResult, table: TableResult, fmt: str = "png") -> bytes:
-    """One table as bars: measured relative speed (IQR as error bars) beside the paper's, per row,
-    with the speed memory access alone would predict (1 / mem-access ratio) as a marker."""
+    """One table as bars: measured relative speed (95% CI of the median as error bars) beside the
+    paper's, per row, with the speed memory access alone would predict (1 / mem-access ratio) as a
+    marker; relative to the row the table's claim calls faster."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -243,13 +277,12 @@ def guideline_figure(result: GuidelinesResult, table: TableResult, fmt: str = "p
     axes = figure.add_subplot()
     xs = range(len(rows))
     width = 0.38
-    measured = [r.relative_speed for r in rows]
-    errors = [
-        [max(0.0, r.relative_speed - r.relative_speed_low) for r in rows],
-        [max(0.0, r.relative_speed_high - r.relative_speed) for r in rows],
-    ]
+    bars = figure_bars(table)
+    measured, low, high = bars.measured, bars.low, bars.high
+    errors = [[max(0.0, m - lo) for m, lo in zip(measured, low)], [max(0.0, hi - m) for m, hi in zip(measured, high)]]
+    paper_speeds, memory_speeds = bars.paper, bars.memory
     where = f"measured here ({result.device}, batch {result.platform.batch}; bars: 95% CI of the median)"
-    bars = axes.bar(
+    axes.bar(
         [x - width / 2 for x in xs],
         measured,
         width,
@@ -259,35 +292,33 @@ def guideline_figure(result: GuidelinesResult, table: TableResult, fmt: str = "p
         label=where,
         error_kw={"elinewidth": 1, "ecolor": "#333333"},
     )
-    paper = axes.bar(
+    axes.bar(
         [x + width / 2 for x in xs],
-        [r.paper_relative_speed for r in rows],
+        paper_speeds,
         width,
         color=_PAPER_COLOUR,
         label=f"paper ({spec.platform.hardware})",
     )
     axes.scatter(
         [x - width / 2 for x in xs],
-        [r.mac_relative_speed for r in rows],
+        memory_speeds,
         marker="D",
         s=36,
         zorder=3,
         color=_MAC_COLOUR,
         label="1 / memory-access ratio (if time ∝ memory access)",
     )
-    axes.bar_label(bars, labels=[f"{v:.2f}" for v in measured], padding=3, fontsize=9)
-    axes.bar_label(paper, labels=[f"{r.paper_relative_speed:.2f}" for r in rows], padding=3, fontsize=9)
+    # value labels above the error bar's cap, not on it
+    for x, value, top in zip(xs, measured, (max(m, h) for m, h in zip(measured, high))):
+        axes.annotate(f"{value:.2f}", (x - width / 2, top), xytext=(0, 3), textcoords="offset points",
+                      ha="center", va="bottom", fontsize=9)
+    for x, value in zip(xs, paper_speeds):
+        axes.annotate(f"{value:.2f}", (x + width / 2, value), xytext=(0, 3), textcoords="offset points",
+                      ha="center", va="bottom", fontsize=9)
     axes.axhline(1.0, color="#555555", linewidth=0.8, linestyle="--")
     axes.set_xticks(list(xs), [f"{r.spec.label}\n{r.spec.widths}" for r in rows], fontsize=9)
-    axes.set_ylabel(f"speed relative to {rows[0].spec.label}")
-    top = max(
-        [
-            *measured,
-            *(min(r.relative_speed_high, 3 * r.relative_speed) for r in rows),
-            *(r.paper_relative_speed for r in rows),
-            *(r.mac_relative_speed for r in rows),
-        ]
-    )
+    axes.set_ylabel(f"speed relative to {bars.reference}")
+    top = max([*measured, *(min(h, 3 * m) for m, h in zip(measured, high)), *paper_speeds, *memory_speeds])
     axes.set_ylim(0, top * 1.35)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(loc="upper right", fontsize=8, frameon=False)  # above everything drawn: see the y limit

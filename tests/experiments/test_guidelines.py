@@ -279,3 +279,38 @@ def test_module_does_not_import_torch():
 
     code = "import sys, costlab.cli, costlab.cli.guidelines; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_table4_is_drawn_relative_to_the_block_without_elementwise_ops():
+    # the claim reads "ReLU+shortcut slower than neither": bars relative to "neither", so the
+    # ReLU+shortcut bar is the claim's ratio itself (below 1), where the table stays relative to row 1
+    from costlab.render.experiments import figure_bars, guideline_figure
+
+    (table,) = tables.experiments(tables.ARM, [4])
+    counted = [
+        run.RowCount(row, (1, row.in_channels, 56, 56), 0, macs=100, flops=200, bytes_accessed=mac)
+        for row, mac in zip(table.rows, (3000, 2000, 2000, 1000))
+    ]
+    # ReLU+shortcut 20 ms, ReLU only 15, shortcut only 16, neither 12
+    timings = [timing(20, 20, 20), timing(15, 15, 15), timing(16, 16, 16), timing(12, 12, 12)]
+    result = run.table_result(table, counted, timings)
+    bars = figure_bars(result)
+    assert bars.reference == "neither" == table.claims[0].faster
+    assert bars.measured == pytest.approx((12 / 20, 12 / 15, 12 / 16, 1.0))
+    assert bars.measured[0] == pytest.approx(result.claims[0].speed_ratio)
+    assert bars.memory == pytest.approx((1000 / 3000, 1000 / 2000, 1000 / 2000, 1.0))
+    assert bars.paper[-1] == 1.0 and bars.paper[0] == pytest.approx(result.paper_speed_ratio(table.claims[0]))
+    assert [r.relative_speed for r in result.rows][0] == 1.0  # the table itself is unchanged
+    whole = run.GuidelinesResult("cpu", "<cpu>", tables.ARM, 1, "float32", "<torch>", 1.0, 3, False, (result,))
+    assert guideline_figure(whole, result, "png").startswith(PNG_MAGIC)
+
+
+def test_tables_1_to_3_are_drawn_relative_to_their_first_row():
+    from costlab.render.experiments import figure_bars
+
+    for number in (1, 2, 3):
+        (table,) = tables.experiments(tables.ARM, [number])
+        assert table.claims[0].faster == table.rows[0].label
+        counted = [run.RowCount(row, (1, row.in_channels, 56, 56), 0, 100, 200, 1000) for row in table.rows]
+        result = run.table_result(table, counted, [timing(10 + i, 10 + i, 10 + i) for i in range(len(table.rows))])
+        assert figure_bars(result).measured == pytest.approx(tuple(r.relative_speed for r in result.rows))

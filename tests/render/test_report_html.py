@@ -100,7 +100,7 @@ def page(tmp_path_factory) -> Path:
             "report",
             TINY,
             str(root / "dw_net.py"),
-            "-o",
+            "--output-dir",
             str(root / "out"),
             "--min-time",
             "0.02",
