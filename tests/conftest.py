@@ -9,6 +9,8 @@ import pytest
 import torch
 from torch import nn
 
+from tests.thirdparty import setup as thirdparty  # noqa: F401 - before anything imports torchvision
+
 import costlab
 from costlab.cost.report import Report
 

@@ -105,7 +105,11 @@ def example_inputs_for(source: ModelSource, input_shape: Any = None, inputs: Any
     if inputs is not None:
         return as_example_inputs(inputs)
     if input_shape is not None:
-        return ExampleInputs.of_specs(parse_inputs(input_shape))
+        specs = parse_inputs(input_shape)
+        default = source.default_inputs() if source.origin == "torchvision" else None
+        if default is not None and not default.kwargs and len(default.args) == 1 and isinstance(default.args[0], list):
+            return ExampleInputs((specs,))  # a detector takes its images as one list: -i 3x512x512,3x600x800
+        return ExampleInputs.of_specs(specs)
     default = source.default_inputs()
     if default is not None:
         return default

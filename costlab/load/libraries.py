@@ -2,7 +2,9 @@
 
 * torchvision: every argument that could fetch weights is None (``weights``, ``weights_backbone``,
   any other ``*weights*`` parameter), so detection and segmentation builders, which default to an
-  ImageNet backbone, build offline. The default input comes from the model's default weights'
+  ImageNet backbone, build offline. The model is the architecture its default weights define (the
+  constructor arguments the builder sets before loading them: vit_h_14 at 518, segmentation's aux
+  head, GoogLeNet without its aux heads), and its default input comes from those weights'
   transforms and metadata (their enum is data in the package: nothing is downloaded).
 * timm: ``pretrained=False``; the default input is ``pretrained_cfg["input_size"]``.
 * a Hugging Face ``PreTrainedModel`` instance: its ``main_input_name`` at a size from its config.
@@ -43,15 +45,33 @@ TEXT_LENGTH = 128
 
 
 def torchvision_factory(library: Any, name: str) -> Any:
-    """A no-argument function that builds ``torchvision:name`` without any pretrained weights."""
+    """A no-argument function that builds ``torchvision:name`` as its default weights define it,
+    without any pretrained weights."""
     builder = library.models.get_model_builder(name)
-    offline = {p: None for p in inspect.signature(builder).parameters if "weights" in p}
-    offline["weights"] = None
+    parameters = inspect.signature(builder).parameters
+    arguments = weights_architecture(builder.__module__, parameters, library.models.get_model_weights(name).DEFAULT)
+    arguments.update({p: None for p in parameters if "weights" in p})
+    arguments["weights"] = None
 
     def build() -> Any:
-        return builder(**offline)
+        return builder(**arguments)
 
     return build
+
+
+def weights_architecture(module: str, parameters: Any, weights: Any) -> dict[str, Any]:
+    """The constructor arguments torchvision's builder in ``module`` sets when it is given ``weights``
+    (``_ovewrite_named_param`` before loading them): the weights' architecture, minus the download."""
+    family = module.rsplit(".", 1)[-1]
+    if family == "vision_transformer":
+        return {"image_size": weights.meta["min_size"][0]}
+    if family == "maxvit":
+        return {"input_size": weights.meta["min_size"]}
+    if family in ("googlenet", "inception"):  # GoogLeNet drops its aux heads once loaded; Inception keeps them
+        return {"transform_input": True, "aux_logits": family == "inception", "init_weights": False}
+    if ".segmentation." in module and "aux_loss" in parameters:
+        return {"aux_loss": True}
+    return {}
 
 
 def torchvision_inputs(library: Any, name: str) -> ExampleInputs:
