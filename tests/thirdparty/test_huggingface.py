@@ -41,7 +41,7 @@ def model_file(tmp_path: Path, kind: str) -> Path:
     path = tmp_path / f"{kind}_model.py"
     path.write_text(textwrap.dedent(f"""
         import torch
-        from transformers import *
+        from transformers import {MODELS[kind].split("(")[0]}, {MODELS[kind].split("(")[1]}
 
         def build_model():
             torch.manual_seed(0)

@@ -16,7 +16,8 @@ if not (HAS_TIMM and HAS_TORCHVISION):
     pytest.skip("timm (and the torchvision it imports) are not installed", allow_module_level=True)
 timm = pytest.importorskip("timm")
 
-# one small member per family, fixed-size ViTs and models whose input is not 224 among them
+# one small member per family, fixed-size ViTs and models whose input is not 224 among them (CaiT and
+# PiT are left out: the oracle itself fails on them, "Expected gradient function to be set")
 SAMPLE = [
     "resnet18", "resnet50d", "efficientnet_b0", "mobilenetv3_small_050", "mobilenetv4_conv_small", "ghostnet_100",
     "regnetx_002", "convnext_atto", "convnextv2_atto", "swin_tiny_patch4_window7_224", "swinv2_cr_tiny_ns_224",
@@ -24,7 +25,7 @@ SAMPLE = [
     "coatnet_nano_rw_224", "efficientformer_l1", "mobilevit_xxs", "poolformer_s12", "resmlp_12_224",
     "mixer_s32_224", "densenet121", "dla34", "dpn48b", "hrnet_w18_small", "inception_v3", "xception41",
     "repvgg_a0", "rexnet_100", "tinynet_e", "lcnet_050", "fastvit_t8", "edgenext_xx_small", "tf_efficientnet_b0",
-    "cait_xxs24_224", "crossvit_tiny_240", "pit_ti_224", "tnt_s_patch16_224", "nfnet_l0", "cspresnet50",
+    "crossvit_tiny_240", "tnt_s_patch16_224", "nfnet_l0", "cspresnet50",
     "eva02_tiny_patch14_224", "beit_base_patch16_224", "hgnetv2_b0", "efficientvit_b0", "mambaout_femto",
 ]
 
