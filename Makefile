@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.costlab-installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench coverage clean
 
 setup: $(STAMP)
 
@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt torch
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt torchvision timm
 	touch $(STAMP)
 
 demo: setup
@@ -22,6 +23,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_profile.py
+
+coverage: setup
+	$(BIN)/python benchmarks/bench_coverage.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -55,8 +55,9 @@ def timer_median_ms(workload: Any, threads: int, min_time_s: float) -> float:
     import torch
     from torch.utils.benchmark import Timer
 
-    inputs = workload.inputs()
-    timer = Timer(stmt="model(*inputs)", globals={"model": workload.model, "inputs": inputs}, num_threads=threads)
+    args, kwargs = workload.inputs()
+    timer = Timer(stmt="model(*args, **kwargs)", globals={"model": workload.model, "args": args, "kwargs": kwargs},
+                  num_threads=threads)
     with torch.no_grad():
         timer.timeit(3)  # warm-up, as costlab does
         return timer.blocked_autorange(min_run_time=min_time_s).median * 1e3

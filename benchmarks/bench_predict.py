@@ -203,7 +203,7 @@ def main() -> int:
     from costlab.cost.predict import predict_latency
     from costlab.cost.profile import profile
     from costlab.cost.roofline import predict as roofline_predict
-    from costlab.load import as_source, input_specs_for, with_batch
+    from costlab.load import as_source, example_inputs_for
     from costlab.timing.calibrate import QUICK_SAMPLES_PER_KIND, SAMPLES_PER_KIND, calibrate, noise_problem
     from costlab.timing.machine import machine_peaks
 
@@ -239,7 +239,8 @@ def main() -> int:
             for name in models:
                 model = build(name, extra)
                 default = "1x3x224x224" if name in extra else None
-                specs = with_batch(input_specs_for(as_source(model if name in extra else name), default), batch)
+                example = example_inputs_for(as_source(model if name in extra else name), default).with_batch(batch)
+                specs = example.specs
                 shape = ",".join(map(str, specs))
                 report = profile(model, shape)
                 entries[name] = {"model": model, "report": report, "shape": shape,

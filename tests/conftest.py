@@ -11,6 +11,7 @@ from torch import nn
 
 import costlab
 from costlab.cost.report import Report
+from tests.thirdparty import setup as thirdparty  # noqa: F401 - before anything imports torchvision
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_NET = Path(__file__).resolve().parent / "models" / "tiny_net.py"

@@ -314,14 +314,14 @@ def _predicted_outcome(budget: Budget) -> Outcome:
 
     from costlab.cost.predict import predict_latency
     from costlab.cost.profile import profile
-    from costlab.load import as_source, input_specs_for, with_batch
+    from costlab.load import as_source, example_inputs_for
     from costlab.timing.calibrations import find_calibration, read_calibration
 
     predicted = budget.predicted
     assert predicted is not None
     try:
-        specs = with_batch(input_specs_for(as_source(budget.model), budget.input), predicted.batch)
-        report = profile(budget.model, ",".join(map(str, specs)))
+        example = example_inputs_for(as_source(budget.model), budget.input).with_batch(predicted.batch)
+        report = profile(budget.model, inputs=example)
         if predicted.calibration is not None:
             calibration = read_calibration(predicted.calibration)
         else:

@@ -53,6 +53,7 @@ def latency(
         chosen = common.choose_format(format, target, LATENCY_FORMATS)
         batches: list[int | None] = list(parse_batches(batch)) if batch is not None else [None]
         workload = load_workload(model, input, device=device, dtype=dtype, channels_last=channels_last)
+        common.note([text for text in [workload.example.note()] if text])
         timings = []
         with common.progress_bar(f"timing {workload.label}") as progress:
             if per_layer:
@@ -60,7 +61,7 @@ def latency(
                 from costlab.timing.layers import time_layers
 
                 for b in batches:
-                    report = profile(model, workload.input_text(b), dtype=workload.dtype_name)
+                    report = profile(model, inputs=workload.example_inputs(b), dtype=workload.dtype_name)
                     progress(0.0, f"timing {workload.label} ({shapes_text(workload.input_shapes(b))}) per layer")
                     timings.append(
                         time_layers(workload, report, depth=depth, batch=b, threads=threads, min_time_s=min_time,

@@ -71,18 +71,19 @@ def roofline(
             from costlab.timing.measure import load_workload
 
             workload = load_workload(model, input, device=device, dtype=dtype, channels_last=channels_last)
-            report = costlab.profile(model, workload.input_text(batch), dtype=workload.dtype_name)
+            report = costlab.profile(model, inputs=workload.example_inputs(batch), dtype=workload.dtype_name)
             roofs = _roofs(spec, str(workload.device), workload.dtype_name, threads)
             with common.progress_bar(f"timing {workload.label} per layer") as progress:
                 timing = time_layers(workload, report, depth=depth, batch=batch, threads=threads,
                                      min_time_s=min_time, progress=progress)
             common.warn(timing.latency.warnings)
         else:
-            from costlab.load import as_source, input_specs_for, with_batch
+            from costlab.load import as_source, example_inputs_for
 
-            specs = with_batch(input_specs_for(as_source(model), input), batch)
-            report = costlab.profile(model, ",".join(map(str, specs)), dtype=dtype)
+            example = example_inputs_for(as_source(model), input).with_batch(batch)
+            report = costlab.profile(model, inputs=example, dtype=dtype)
             roofs = _roofs(spec, "cpu", report.dtype, threads)
+        common.note(report.notes)
         prediction = rl.predict(report, roofs, depth)
         chart = rl.chart(prediction, timing.measured() if timing is not None else None)
         renderers = {

@@ -108,11 +108,13 @@ def reconcile_counters(
     import torch
 
     from costlab.cost.profile import profile
-    from costlab.load import as_source, input_specs_for
+    from costlab.load import as_source, example_inputs_for
 
     specs_wanted = chosen(counters)
     source = as_source(model)
-    specs = input_specs_for(source, input_shape)
+    example = example_inputs_for(source, input_shape)
+    if example.kwargs:
+        raise CostlabError(f"{source.label} takes keyword inputs; the counters compare takes call a model positionally")
     with torch.random.fork_rng(devices=[]), _restored_torch_state():
         # counting needs no speed, and on a busy machine a thread pool costs small inputs more than it gives
         torch.set_num_threads(1)
@@ -122,15 +124,15 @@ def reconcile_counters(
         # costlab counts the same CPU execution the counters run (on the meta device scaled_dot_product_attention
         # takes its math path, on CPU a fused kernel), on the same inputs: profile's own, from the same seed
         torch.manual_seed(SEED)
-        report = profile(base, ",".join(str(spec) for spec in specs), real=True)
+        report = profile(base, inputs=example, real=True)
         seen = Seen(report, dict(base.named_modules()))
-        inputs = _inputs(specs)
+        inputs = list(example.make()[0])  # the same seeded values profile ran on
         results = []
         for i, spec in enumerate(specs_wanted):
             notify(progress, 0.1 + 0.9 * i / len(specs_wanted), f"running {spec.name}")
             results.append(_one(spec, base, inputs, seen, depth))
         notify(progress, 1.0, None)
-    return Comparison(source.label, [s.shape for s in specs], report.totals.macs, report.totals.flops,
+    return Comparison(source.label, list(example.shapes), report.totals.macs, report.totals.flops,
                       tuple(results), depth, dict(report.unsupported_ops), tuple(report.notes))
 
 
@@ -141,21 +143,6 @@ def _build(source: Any) -> Any:
         raise
     except Exception as err:  # noqa: BLE001 - building user code may raise anything
         raise ForwardError(f"building {source.label} failed: {first_line(err)}") from None
-
-
-def _inputs(specs: Sequence[Any]) -> list[Any]:
-    """Seeded random floats (zeros for integer inputs), from their own generator: the global RNG is untouched."""
-    import torch
-
-    generator = torch.Generator().manual_seed(SEED)
-    tensors = []
-    for spec in specs:
-        dtype = getattr(torch, spec.dtype)
-        if dtype.is_floating_point:
-            tensors.append(torch.randn(spec.shape, generator=generator, dtype=dtype))
-        else:
-            tensors.append(torch.zeros(spec.shape, dtype=dtype))
-    return tensors
 
 
 def _version(spec: CounterSpec) -> str | None:

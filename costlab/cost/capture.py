@@ -12,8 +12,12 @@ so nothing is computed and no activation memory is allocated. The common ops get
 shapes from closed-form rules (:mod:`costlab.cost.shapes`) instead of torch's meta kernels.
 
 Capturing leaves the model as it was: parameters are swapped for meta stand-ins only for the
-duration of the call (``torch.func.functional_call``), training flags are restored, and every
-hook is removed even when the forward raises.
+duration of the call (``torch.func.functional_call``), training flags are restored, every
+hook is removed even when the forward raises, and whatever the forward changed on the model
+(cached anchors, attributes, caches filled in place, buffers) is put back
+(:func:`~costlab.load.guard.preserved`). What the model prints goes to stderr.
+
+Ops are named by their namespace: ``aten.convolution``, ``torchvision.nms``.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from costlab.cost import formulas
+from costlab.cost import formulas, vision_ops  # noqa: F401 - vision_ops registers torchvision's op formulas
 from costlab.cost.categories import Category
 from costlab.cost.formulas import OpCost, tensors
 from costlab.cost.shapes import fast_shape
 from costlab.cost.tracker import ModuleCall, ModuleTracker
+from costlab.load.guard import preserved, user_code
 
 __all__ = ["OpRecord", "Capture", "CaptureFailed", "capture", "eval_mode", "no_dynamo"]
 
@@ -54,6 +59,10 @@ class OpRecord:
     output_shapes: tuple[tuple[int, ...], ...]
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+
+
+_NAMES: dict[Any, str] = {}
+"""Op overload → its name as reports show it (``aten.add``, ``torchvision.nms``)."""
 
 
 class no_dynamo:  # noqa: N801 - a mixin, named for what it does
@@ -103,7 +112,9 @@ class Capture(no_dynamo, TorchDispatchMode):
         return serial
 
     def _record(self, func: Any, args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> None:
-        name = f"aten.{func.overloadpacket.__name__}"
+        name = _NAMES.get(func)
+        if name is None:
+            name = _NAMES[func] = f"{func.namespace}.{func.overloadpacket.__name__}"
         cost = formulas.cost_of(func, args, kwargs, out)
         if cost.category == Category.UNSUPPORTED:
             self.unsupported[name] += 1
@@ -178,12 +189,13 @@ class CaptureFailed(Exception):
 
 def capture(
     model: nn.Module,
-    inputs: Sequence[torch.Tensor],
+    inputs: Sequence[Any],
+    kwargs: dict[str, Any] | None = None,
     *,
     dtype: torch.dtype | None = None,
     meta_default_device: bool = False,
 ) -> Capture:
-    """Run ``model(*inputs)`` once under capture and return the :class:`Capture` with its records.
+    """Run ``model(*inputs, **kwargs)`` once under capture and return the :class:`Capture` with its records.
 
     With meta ``inputs`` the parameters are swapped for meta stand-ins (unless they already are
     meta); with real inputs the model runs for real. ``dtype`` re-types floating parameters (meta
@@ -191,9 +203,10 @@ def capture(
     meta ones (``torch.zeros(n)``); it costs a Python call per torch function, so it is the retry,
     not the default. A forward that raises becomes :class:`CaptureFailed`, naming the failing module.
     """
+    kwargs = kwargs or {}
     named = list(model.named_modules())
     own = _unique([t for _, m in named for t in (*m._parameters.values(), *m._buffers.values()) if t is not None])
-    on_meta = all(t.is_meta for t in inputs)
+    on_meta = all(t.is_meta for t in tensors((inputs, kwargs)))
     params_meta = all(t.is_meta for t in own)
     if on_meta and not params_meta:
         state = _meta_state(model, dtype)
@@ -207,11 +220,12 @@ def capture(
     recorder.modules = named
     device = torch.device("meta") if on_meta and meta_default_device else contextlib.nullcontext()
     try:
-        with eval_mode([m for _, m in named]), torch.no_grad(), recorder.tracker.hooks(), device, recorder:
+        with preserved(model, buffers=state is None), user_code(), eval_mode([m for _, m in named]), torch.no_grad(), \
+                recorder.tracker.hooks(), device, recorder:
             if state is not None:
-                torch.func.functional_call(model, state, tuple(inputs))
+                torch.func.functional_call(model, state, tuple(inputs), kwargs)
             else:
-                model(*inputs)
+                model(*inputs, **kwargs)
     except (Exception, SystemExit) as err:  # noqa: BLE001 - the model's own code may raise anything
         raise CaptureFailed(err, recorder.tracker.current_call()) from err
     return recorder

@@ -60,22 +60,25 @@ class OpCost:
 Formula = Callable[[Sequence[Any], dict[str, Any], Any], OpCost]
 
 FORMULAS: dict[Any, Formula] = {}
-"""aten overload packet (``aten.convolution``) → formula."""
+"""aten overload packet (``aten.convolution``) → formula; a library's op (``"torchvision::nms"``, which
+exists only once the library is imported) is registered by name and found on its first call."""
 
 FREE_OPS: set[Any] = set()
 """Ops that only reinterpret metadata (views, aliases): deliberately zero, never "unsupported"."""
 
 
-def register(*ops: Any) -> Callable[[Formula], Formula]:
-    """Register one formula for several aten ops (overload packets); missing ops are skipped.
+def _claim(op: Any) -> None:
+    if op in FORMULAS or op in FREE_OPS:  # registered twice is a bug: the second would silently win
+        raise ValueError(f"{op if isinstance(op, str) else 'aten.' + op.__name__} already has a cost formula")
 
-    An op registered twice is a bug (the second formula would silently win), so it raises.
-    """
+
+def register(*ops: Any) -> Callable[[Formula], Formula]:
+    """Register one formula for several ops (aten overload packets, or ``"namespace::name"``);
+    missing aten ops are skipped. An op registered twice raises."""
 
     def decorate(formula: Formula) -> Formula:
         for op in ops:
-            if op in FORMULAS or op in FREE_OPS:
-                raise ValueError(f"aten.{op.__name__} already has a cost formula")
+            _claim(op)
             FORMULAS[op] = formula
         return formula
 
@@ -85,8 +88,7 @@ def register(*ops: Any) -> Callable[[Formula], Formula]:
 def free(*ops: Any) -> None:
     """Declare ops that only reinterpret metadata (views, aliases): deliberately zero, never "unsupported"."""
     for op in ops:
-        if op in FORMULAS or op in FREE_OPS:
-            raise ValueError(f"aten.{op.__name__} already has a cost formula")
+        _claim(op)
         FREE_OPS.add(op)
 
 
@@ -99,14 +101,18 @@ def cost_of(func: Any, args: Sequence[Any], kwargs: dict[str, Any], out: Any) ->
     is ``Category.UNSUPPORTED`` (zero, and the capture lists it: never silently counted as free)."""
     packet = func.overloadpacket
     formula = FORMULAS.get(packet)
+    if formula is None and func.namespace != "aten" and packet not in FREE_OPS:
+        formula = FORMULAS.get(packet._qualified_op_name)  # a library op registered by name
+        if formula is not None:
+            FORMULAS[packet] = formula
     if formula is not None:
         return formula(args, kwargs, out)
     return _FREE if packet in FREE_OPS else _UNSUPPORTED
 
 
 def formula_for(func: Any) -> Formula | None:
-    """The formula for an aten ``OpOverload`` (looked up by its overload packet), or None."""
-    return FORMULAS.get(func.overloadpacket)
+    """The formula for an ``OpOverload`` (by its overload packet, else its qualified name), or None."""
+    return FORMULAS.get(func.overloadpacket) or FORMULAS.get(func.overloadpacket._qualified_op_name)
 
 
 def is_free(func: Any) -> bool:
@@ -446,7 +452,7 @@ def dropout(args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> OpCost:
                 "_unsafe_index", "index", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
                 "native_channel_shuffle", "im2col", "col2im", "lift_fresh_copy", "_reshape_copy",
                 "repeat_interleave", "scatter", "scatter_add", "index_put", "index_copy", "masked_scatter",
-                "slice_scatter", "select_scatter", "diagonal_scatter", "sort", "topk"))
+                "slice_scatter", "select_scatter", "diagonal_scatter", "sort", "topk", "index_put_"))
 def copy(args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> OpCost:
     return _io(Category.DATA_MOVEMENT, args, out)
 
@@ -483,8 +489,8 @@ def allocate(args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> OpCost:
 
 free(
     *_ops(
-        "view", "_unsafe_view", "_reshape_alias", "reshape", "as_strided", "transpose", "t", "permute",
-        "expand", "squeeze", "unsqueeze", "slice", "select", "split", "split_with_sizes", "unbind", "chunk",
+        "view", "_unsafe_view", "_reshape_alias", "reshape", "as_strided", "as_strided_", "transpose", "t",
+        "permute", "expand", "squeeze", "unsqueeze", "slice", "select", "split", "split_with_sizes", "unbind", "chunk",
         "alias", "detach", "lift_fresh", "narrow", "diagonal", "unfold", "view_as_real", "view_as_complex",
         "movedim", "swapaxes", "flatten", "unflatten", "expand_as", "view_as", "numpy_T", "mT", "_neg_view",
         "_conj", "conj", "resolve_conj", "resolve_neg", "contiguous", "_local_scalar_dense", "sym_size",

@@ -4,12 +4,22 @@ files (:mod:`~costlab.load.modelfile`) and inputs (:mod:`~costlab.load.inputs`).
 Importing this package imports no torch; building a model does.
 """
 
-from costlab.load.inputs import InputSpec, input_specs_for, make_inputs, parse_inputs, with_batch
+from costlab.load.guard import user_code
+from costlab.load.inputs import (
+    ExampleInputs,
+    InputSpec,
+    as_example_inputs,
+    example_inputs_for,
+    make_inputs,
+    parse_inputs,
+    with_batch,
+)
 from costlab.load.specs import (
     LIBRARY_PREFIXES,
     Instantiated,
     ModelSource,
     as_source,
+    construct,
     constructing,
     instantiate,
     resolve,
@@ -17,10 +27,14 @@ from costlab.load.specs import (
 
 __all__ = [
     "InputSpec",
+    "ExampleInputs",
+    "as_example_inputs",
     "ModelSource",
     "Instantiated",
     "parse_inputs",
-    "input_specs_for",
+    "example_inputs_for",
+    "user_code",
+    "construct",
     "make_inputs",
     "with_batch",
     "resolve",

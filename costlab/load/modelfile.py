@@ -2,8 +2,12 @@
 
 ``mymodel.py`` finds a module-level ``nn.Module`` instance; else a no-argument factory
 (:data:`FACTORY_NAMES`); else the one ``nn.Module`` class that builds without arguments (a block
-used by another class is not picked). ``mymodel.py:NAME`` names a class, factory or instance. A
-module-level ``INPUT_SHAPE`` gives the default input.
+used by another class is not picked). ``mymodel.py:NAME`` names a class, factory or instance.
+
+The file may give its model's input: ``INPUT_SHAPE`` (a shape, several, or text such as
+``"2x64:int64"``), or a function ``example_inputs()`` that returns a tensor (one argument), a tuple
+(the positional arguments), a dict (keyword arguments: ``input_ids=``, ``attention_mask=``) or a
+list (one argument that is a list, such as a detector's images). It is called once, when first needed.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import importlib.util
 import inspect
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from costlab.errors import InputSpecError, ModelSpecError, exited, first_line
-from costlab.load.inputs import InputSpec, parse_inputs
+from costlab.load.guard import user_code
+from costlab.load.inputs import ExampleInputs, as_example_inputs, parse_inputs
 
 __all__ = ["FACTORY_NAMES", "import_file", "find_model", "model_candidates", "needs_arguments", "file_inputs"]
 
@@ -64,7 +69,7 @@ def _execute_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        with _on_path(path.resolve().parent):
+        with _on_path(path.resolve().parent), user_code():
             spec.loader.exec_module(module)
     except SyntaxError as err:
         sys.modules.pop(module_name, None)
@@ -162,11 +167,31 @@ def needs_arguments(target: Any) -> list[str]:
     ]
 
 
-def file_inputs(module: ModuleType, path: Path) -> list[InputSpec] | None:
+def file_inputs(module: ModuleType, path: Path) -> ExampleInputs | Callable[[], ExampleInputs] | None:
+    """The file's ``INPUT_SHAPE``, or a function that calls its ``example_inputs()``; None for neither."""
+    function = getattr(module, "example_inputs", None)
     value = getattr(module, "INPUT_SHAPE", None)
+    if function is not None and value is not None:
+        raise ModelSpecError(f"{path} has both INPUT_SHAPE and example_inputs(): keep one of them")
+    if function is not None:
+        if not callable(function) or needs_arguments(function):
+            raise ModelSpecError(f"{path}: example_inputs must be a function that takes no arguments")
+        return lambda: _call_example_inputs(function, path)
     if value is None:
         return None
     try:
-        return parse_inputs(value if isinstance(value, str) else list(value))
+        return ExampleInputs.of_specs(parse_inputs(value if isinstance(value, str) else list(value)))
     except (InputSpecError, TypeError) as err:
         raise ModelSpecError(f"{path}: INPUT_SHAPE = {value!r} is not a shape ({err})") from None
+
+
+def _call_example_inputs(function: Callable[[], Any], path: Path) -> ExampleInputs:
+    try:
+        with user_code():
+            value = function()
+    except Exception as err:  # noqa: BLE001 - user code may raise anything
+        raise ModelSpecError(f"{path}: example_inputs() failed: {_one_line(err)}") from None
+    try:
+        return as_example_inputs(value)
+    except InputSpecError as err:
+        raise ModelSpecError(f"{path}: example_inputs() returned {type(value).__name__}: {err}") from None

@@ -260,10 +260,10 @@ class _TimedCapture(no_dynamo, TorchDispatchMode):
         return out
 
 
-def _timed_pass(workload: Workload, inputs: list[torch.Tensor], categorize: bool) -> _Pass:
+def _timed_pass(workload: Workload, inputs: tuple[tuple[Any, ...], dict[str, Any]], categorize: bool) -> _Pass:
     recorder = _TimedCapture(workload, categorize)
     with torch.no_grad(), recorder.tracker.hooks(), recorder:
-        workload.model(*inputs)
+        workload.model(*inputs[0], **inputs[1])
     return _Pass(recorder.tracker.calls, recorder.op_calls, recorder.op_times_s, recorder.op_kinds)
 
 
@@ -313,10 +313,12 @@ def time_layers(
     latency = time_workload(
         workload, batch=batch, threads=threads, min_time_s=min_time_s, progress=part(progress, 0.0, 0.5)
     )
+    from costlab.load import user_code
+
     inputs = workload.inputs(batch)
     passes: list[_Pass] = []
     spent = 0.0
-    with fixed_threads(threads), torch.no_grad(), seeded_rng(workload.device):
+    with fixed_threads(threads), torch.no_grad(), seeded_rng(workload.device), user_code():
         while len(passes) < MIN_LAYER_RUNS or spent < min_time_s:
             start = time.perf_counter()
             run = _timed_pass(workload, inputs, categorize=not passes)
@@ -365,6 +367,7 @@ def measure_layers(
     model: nn.Module | str,
     input_shape: str | Sequence[int] | Sequence[Sequence[int]] | None = None,
     *,
+    inputs: Any = None,
     report: Report | None = None,
     depth: int | None = None,
     device: str = "cpu",
@@ -383,9 +386,9 @@ def measure_layers(
     """
     import costlab
 
-    workload = load_workload(model, input_shape, device=device, dtype=dtype, channels_last=channels_last)
+    workload = load_workload(model, input_shape, inputs=inputs, device=device, dtype=dtype, channels_last=channels_last)
     if report is None:
-        report = costlab.profile(model, workload.input_text(batch), dtype=workload.dtype_name)
+        report = costlab.profile(model, inputs=workload.example_inputs(batch), dtype=workload.dtype_name)
     elif tuple(map(tuple, report.input_shapes)) != workload.input_shapes(batch):
         shown = shapes_text(report.input_shapes)
         timed = shapes_text(workload.input_shapes(batch))

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from costlab.load import InputSpec
+    from costlab.load import ExampleInputs
 
 __all__ = [
     "TimingSpec",
@@ -210,7 +210,7 @@ class Workload:
 
     label: str
     model: nn.Module
-    input_specs: list[InputSpec]
+    example: ExampleInputs
     device: torch.device
     dtype: torch.dtype
     channels_last: bool
@@ -220,28 +220,23 @@ class Workload:
         """``float32``, ``float16``, ``bfloat16`` or ``float64``."""
         return dtypes.name_of(self.dtype)
 
-    def input_shapes(self, batch: int | None = None) -> tuple[tuple[int, ...], ...]:
-        """The input shapes, with the first dimension replaced by ``batch`` when given."""
-        from costlab.load import with_batch
+    def example_inputs(self, batch: int | None = None) -> ExampleInputs:
+        """What the model is called with, at ``batch`` (None: the input's own)."""
+        return self.example.with_batch(batch)
 
-        return tuple(spec.shape for spec in with_batch(self.input_specs, batch))
+    def input_shapes(self, batch: int | None = None) -> tuple[tuple[int, ...], ...]:
+        """The shape of every tensor input, the batch dimension set to ``batch`` when given."""
+        return self.example_inputs(batch).shapes
 
     def input_text(self, batch: int | None = None) -> str:
-        """The inputs as a ``--input`` string (``8x3x224x224``, integer inputs with their dtype)."""
-        from costlab.load import with_batch
+        """The inputs in words (``8x3x224x224``; integer inputs with their dtype; keyword ones named)."""
+        return str(self.example_inputs(batch))
 
-        return ",".join(str(spec) for spec in with_batch(self.input_specs, batch))
-
-    def inputs(self, batch: int | None = None) -> list[torch.Tensor]:
-        """Random inputs on the device (floating ones at the workload's dtype)."""
-        import torch
-
-        from costlab.load import make_inputs, with_batch
-
-        tensors = make_inputs(with_batch(self.input_specs, batch), self.dtype, device=self.device)
-        if self.channels_last:
-            tensors = [t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in tensors]
-        return tensors
+    def inputs(self, batch: int | None = None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """``(args, kwargs)`` on the device (floating tensors at the workload's dtype; seeded random values)."""
+        return self.example_inputs(batch).make(
+            float_dtype=self.dtype, device=self.device, channels_last=self.channels_last
+        )
 
     def spec(self, batch: int | None, threads: int, min_time_s: float) -> TimingSpec:
         import torch
@@ -263,12 +258,14 @@ def load_workload(
     model: nn.Module | str,
     input_shape: str | Sequence[int] | Sequence[Sequence[int]] | None = None,
     *,
+    inputs: Any = None,
     device: str = "cpu",
     dtype: str | None = None,
     channels_last: bool = False,
 ) -> Workload:
     """Build ``model`` (an ``nn.Module`` or a spec) for real, in eval mode, on ``device`` at ``dtype``
     (None: the model's own floating dtype, float32 for one without floating parameters).
+    ``inputs`` is what the model is called with (a tensor, a tuple, a dict: see ``costlab.profile``).
 
     The device and dtype are checked first (:class:`~costlab.timing.devices.DeviceError`), so a
     typo fails before a large model is built.
@@ -280,7 +277,7 @@ def load_workload(
     target = resolve_device(device)
     float_dtype = resolve_dtype(dtype, target) if dtype is not None else None
     try:
-        built = instantiate(model, input_shape)
+        built = instantiate(model, input_shape, inputs=inputs)
     except CostlabError:
         raise
     except SystemExit as err:
@@ -300,7 +297,7 @@ def load_workload(
         raise ForwardError(
             f"{built.label}: cannot move the model to {target} at {dtypes.name_of(float_dtype)}: {first_line(err)}"
         ) from None
-    return Workload(built.label, module, built.input_specs, target, float_dtype, channels_last)
+    return Workload(built.label, module, built.inputs, target, float_dtype, channels_last)
 
 
 def parse_batches(text: str) -> list[int]:
@@ -387,12 +384,14 @@ def time_workload(
 
     if min_time_s <= 0:
         raise InputSpecError(f"--min-time must be positive, got {min_time_s}")
-    inputs = workload.inputs(batch)
+    from costlab.load import user_code
+
+    args, kwargs = workload.inputs(batch)
 
     def forward() -> Any:
-        return workload.model(*inputs)
+        return workload.model(*args, **kwargs)
 
-    with fixed_threads(threads) as used, torch.no_grad(), seeded_rng(workload.device):
+    with fixed_threads(threads) as used, torch.no_grad(), seeded_rng(workload.device), user_code():
         try:
             warmup_runs, per_call_s = _warm_up(forward, workload.device, min_time_s)
         except SystemExit as err:
@@ -425,6 +424,7 @@ def measure_latency(
     model: nn.Module | str,
     input_shape: str | Sequence[int] | Sequence[Sequence[int]] | None = None,
     *,
+    inputs: Any = None,
     device: str = "cpu",
     batch: int | None = None,
     dtype: str | None = None,
@@ -440,5 +440,5 @@ def measure_latency(
     model's own); ``channels_last``
     uses the NHWC memory format for the model and its 4-d inputs.
     """
-    workload = load_workload(model, input_shape, device=device, dtype=dtype, channels_last=channels_last)
+    workload = load_workload(model, input_shape, inputs=inputs, device=device, dtype=dtype, channels_last=channels_last)
     return time_workload(workload, batch=batch, threads=threads, min_time_s=min_time_s, progress=progress)

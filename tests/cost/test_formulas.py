@@ -336,7 +336,15 @@ def test_no_op_is_both_free_and_costed():
     assert not set(formulas.FORMULAS) & formulas.FREE_OPS
 
 
-def test_every_formula_is_keyed_by_an_aten_overload_packet():
-    # lookups go by func.overloadpacket, so a key of any other kind could never be hit
-    bad = [key for key in (*formulas.FORMULAS, *formulas.FREE_OPS) if not isinstance(key, torch._ops.OpOverloadPacket)]
+def test_every_formula_is_keyed_by_an_overload_packet_or_a_library_op_name():
+    # lookups go by func.overloadpacket, then (ops outside aten) by "namespace::name"; a key of any
+    # other kind could never be hit
+    import re
+
+    bad = [
+        key
+        for key in (*formulas.FORMULAS, *formulas.FREE_OPS)
+        if not isinstance(key, torch._ops.OpOverloadPacket)
+        and not (isinstance(key, str) and re.fullmatch(r"[a-z_]+::[a-z_0-9]+", key) and not key.startswith("aten::"))
+    ]
     assert bad == []
