@@ -77,12 +77,16 @@ def shapes_text(shapes: Iterable[Sequence[int]], separator: str = ", ") -> str:
 
 
 def duration(ms: float) -> str:
-    """``0.0123`` → ``12.3 µs``; ``4.56`` → ``4.56 ms``; ``1234`` → ``1.23 s`` (three significant digits)."""
-    if ms >= 1000:
-        return f"{ms / 1000:.3g} s"
-    if ms >= 1:
-        return f"{ms:.3g} ms"
-    return f"{ms * 1000:.3g} µs"
+    """A time the way :func:`human` writes a count: three significant digits, four from 100 up.
+
+    >>> duration(0.0123), duration(1.0), duration(11), duration(123.45), duration(1234)
+    ('12.3 µs', '1.00 ms', '11.0 ms', '123.5 ms', '1.23 s')
+    """
+    if abs(ms) >= 1000:
+        return f"{_digits(ms / 1000)} s"
+    if abs(ms) >= 1 or ms == 0:
+        return f"{_digits(ms)} ms"
+    return f"{_digits(ms * 1000)} µs"
 
 
 def compact(value: float, unit: str = "") -> str:

@@ -43,7 +43,19 @@ def test_shapes_two_ways() -> None:
     assert shapes_text([(1, 3, 8, 8), (1, 10)], ",") == "1x3x8x8,1x10"  # what --input takes back
 
 
-@pytest.mark.parametrize(("ms", "text"), [(0.0123, "12.3 µs"), (4.56, "4.56 ms"), (41.7, "41.7 ms"), (1234, "1.23 s")])
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [
+        (0.0123, "12.3 µs"),
+        (0.58, "580.0 µs"),  # four digits from 100 up, as human() writes 300.8 M
+        (1.0, "1.00 ms"),  # never "1 ms" beside "1.26 ms"
+        (4.56, "4.56 ms"),
+        (11, "11.0 ms"),
+        (41.7, "41.7 ms"),
+        (1234, "1.23 s"),
+        (0, "0.00 ms"),
+    ],
+)
 def test_duration(ms: float, text: str) -> None:
     assert duration(ms) == text
 
@@ -114,7 +126,7 @@ def test_parse_quantity_rejects(text: object, kind: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("value", "unit", "text"),
     [(300e6, "", "300.0 M"), (318.4e6, "", "318.4 M"), (1.2e9, "", "1.20 G"), (12e6, "B", "12.0 MB"),
-     (214_464, "B", "214.5 KB"), (512, "", "512"), (8.0, "ms", "8 ms"), (8.256, "ms", "8.26 ms"), (123.4, "ms", "123 ms")],
+     (214_464, "B", "214.5 KB"), (512, "", "512"), (8.0, "ms", "8.00 ms"), (8.256, "ms", "8.26 ms"), (123.4, "ms", "123.4 ms")],
 )
 def test_format_quantity_formats_limits_as_tables_print_numbers(value: float, unit: str, text: str) -> None:
     assert format_quantity(value, unit) == text

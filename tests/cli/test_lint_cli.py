@@ -73,7 +73,7 @@ def test_rule_lists_all_and_speaks_json():
     listing = runner.invoke(app, ["rule"], env={"COLUMNS": "100"})
     assert listing.exit_code == 0 and all(code in listing.stdout for code in ("G1", "G2", "G3", "G4"))
     data = json.loads(runner.invoke(app, ["rule", "G4", "-f", "json"]).stdout)
-    assert data["code"] == "G4" and data["thresholds"]["max_share"]["default"] == 0.35
+    assert data["code"] == "G4" and data["thresholds"]["max_share"]["default"] == 0.25  # of the whole memory access
 
 
 def test_an_unknown_rule_is_one_line():
