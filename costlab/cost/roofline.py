@@ -182,6 +182,8 @@ class RooflinePoint:
     time_share: float
     time_ms: float
     roof_share: float = 0.0
+    flops: int = 0
+    bytes_accessed: int = 0
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,8 @@ def chart(prediction: RooflinePrediction, measured: Measured | None = None, titl
                 share,
                 ms,
                 prediction.roofs.share_of_roof(layer.intensity, rate),
+                layer.flops,
+                layer.bytes_accessed,
             )
         )
     model_rate = prediction.flops / (model_ms / 1e3) if model_ms > 0 else 0.0
@@ -259,6 +263,8 @@ def chart(prediction: RooflinePrediction, measured: Measured | None = None, titl
         1.0,
         model_ms,
         prediction.roofs.share_of_roof(prediction.intensity, model_rate),
+        prediction.flops,
+        prediction.bytes_accessed,
     )
     kind = "measured" if measured is not None else "predicted"
     shapes = shapes_text(prediction.input_shapes)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from costlab.cost.categories import label as kind_label
-from costlab.render.roofline_plot import CATEGORY_COLOURS, roofline_image, shared_limits
+from costlab.render.roofline_plot import CATEGORY_COLOURS, Hotspot, Limits, roofline_figure, shared_limits
 from costlab.units import compact, compact_duration, duration
 
 if TYPE_CHECKING:
@@ -72,6 +72,9 @@ class FigureFile:
     path: str
     alt: str
     png: bytes
+    hotspots: tuple[Hotspot, ...] = ()
+    """Hover text over the picture (a roofline's dots), in pixels of ``size``."""
+    size: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True)
@@ -108,17 +111,20 @@ def report_figures(data: ReportData) -> ReportFigures:
             "Share of the time spent in each kind of work, one bar per model",
             breakdown_image(data.models),
         ),
-        rooflines=tuple(
-            FigureFile(
-                f"figures/roofline_{slug}.png",
-                f"Roofline of {m.name}: one dot per layer at its measured FLOP/s",
-                # the count of layers without FLOPs is said under the figure (report_text.roofline_note):
-                # in the figure's own footnote it made the line too long for the layout at this size
-                palette_png(roofline_image(replace(m.roofline, hidden_layers=0, hidden_share=0.0), "png", labels=5,
-                                           limits=limits)),
-            )
-            for slug, m in zip(slugs, data.models)
-        ),
+        rooflines=tuple(_roofline(m, slug, limits) for slug, m in zip(slugs, data.models)),
+    )
+
+
+def _roofline(model: ModelResult, slug: str, limits: Limits | None) -> FigureFile:
+    # the count of layers without FLOPs is said under the figure (report_text.roofline_note): in the
+    # figure's own footnote it made the line too long for the layout at this size
+    drawn = roofline_figure(replace(model.roofline, hidden_layers=0, hidden_share=0.0), "png", labels=5, limits=limits)
+    return FigureFile(
+        f"figures/roofline_{slug}.png",
+        f"Roofline of {model.name}: one dot per layer at its measured FLOP/s",
+        palette_png(drawn.data),
+        drawn.hotspots,
+        (drawn.width, drawn.height),
     )
 
 

@@ -1,28 +1,92 @@
 """The ``costlab report`` page: one self-contained HTML file.
 
 Self-contained means no request leaves the page: figures are PNG ``data:`` URIs, the CSS is
-inline, there is no script, and a Content-Security-Policy (``default-src 'none'; img-src data:``)
-makes the browser refuse anything else. Every word and number comes from
-:mod:`costlab.render.report_text`; this module only writes the markup around it.
+inline, and a Content-Security-Policy (``default-src 'none'; img-src data:``) makes the browser
+refuse anything else. One small inline script, allowed by its hash alone, sorts and filters the
+summary table and opens a collapsed model when a link points into it; without it the page reads
+the same, unsorted. A roofline's dots carry hover text (layer, time, FLOP/s, bytes) in an SVG
+layer of invisible circles over the PNG — the same figure as ``costlab roofline``, a few KB of
+markup where an interactive plotting library would add megabytes of script. Every word and number
+comes from :mod:`costlab.render.report_text`; this module only writes the markup around it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from html import escape
 from string import Template
 from typing import TYPE_CHECKING
 
 from costlab.render import report_text as text
 from costlab.render.roofline_plot import CATEGORY_COLOURS
+from costlab.units import human
 
 if TYPE_CHECKING:
     from costlab.publish.collect import ModelResult, ReportData
     from costlab.render.report_figures import FigureFile, ReportFigures
 
-__all__ = ["render_html", "CONTENT_SECURITY_POLICY"]
+__all__ = ["render_html", "CONTENT_SECURITY_POLICY", "SCRIPT"]
 
-CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+SCRIPT = """
+(() => {
+  const table = document.querySelector("table.sortable");
+  if (table) {
+    const body = table.tBodies[0];
+    const value = (row, i) => {
+      const cell = row.cells[i];
+      const v = cell.dataset.value;
+      return v !== undefined ? parseFloat(v) : cell.textContent.trim().toLowerCase();
+    };
+    table.querySelectorAll("thead th").forEach((th, i) => {
+      th.tabIndex = 0;
+      const sort = () => {
+        const down = th.getAttribute("aria-sort") !== "descending";
+        table.querySelectorAll("thead th").forEach(h => h.removeAttribute("aria-sort"));
+        th.setAttribute("aria-sort", down ? "descending" : "ascending");
+        const rows = [...body.rows].sort((a, b) => {
+          const x = value(a, i), y = value(b, i);
+          const order = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+          return down ? -order : order;
+        });
+        rows.forEach(r => body.appendChild(r));
+      };
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", e => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
+    });
+    const filter = document.getElementById("filter");
+    if (filter) {
+      filter.addEventListener("input", () => {
+        const words = filter.value.trim().toLowerCase().split(/\\s+/).filter(Boolean);
+        let shown = 0;
+        for (const row of body.rows) {
+          const text = row.textContent.toLowerCase();
+          row.hidden = !words.every(w => text.includes(w));
+          shown += !row.hidden;
+        }
+        document.getElementById("shown").textContent = `${shown} of ${body.rows.length} models`;
+      });
+    }
+  }
+  const reveal = () => {
+    const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    const details = target && target.closest("details");
+    if (details) { details.open = true; target.scrollIntoView(); }
+  };
+  window.addEventListener("hashchange", reveal);
+  reveal();
+  document.querySelectorAll("button[data-open]").forEach(b => b.addEventListener("click", () =>
+    document.querySelectorAll("details.model").forEach(d => { d.open = b.dataset.open === "all"; })));
+})();
+"""
+"""Sorting and filtering the summary table, opening a linked model, expanding or collapsing all."""
+
+_SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-{_SCRIPT_HASH}'"
+)
+_OPEN_MODELS = 6
+"""A report of this many models or fewer shows them all open; a longer one starts them collapsed."""
 
 _PAGE = Template("""<!doctype html>
 <html lang="en">
@@ -47,6 +111,7 @@ $facts
 $sections
 </main>
 <footer>$generated</footer>
+<script>$script</script>
 </body>
 </html>
 """)
@@ -102,8 +167,26 @@ figure { margin: 18px 0 10px; }
 figure img { display: block; width: 100%; height: auto; border: 1px solid var(--rule); border-radius: 10px; }
 figcaption { margin-top: 6px; color: var(--muted); font-size: 13px; }
 .pair { display: grid; grid-template-columns: 1fr; gap: 8px; }
-article.model { margin: 26px 0 0; padding: 26px 0 6px; border-top: 1px solid var(--rule); }
-article.model header { display: flex; align-items: baseline; flex-wrap: wrap; gap: 4px 14px; }
+details.model { margin: 18px 0 0; padding: 18px 0 6px; border-top: 1px solid var(--rule); }
+details.model > summary { display: flex; align-items: baseline; flex-wrap: wrap; gap: 4px 14px; cursor: pointer;
+  list-style: none; }
+details.model > summary::-webkit-details-marker { display: none; }
+details.model > summary::before { content: "▸"; color: var(--faint); width: 12px; }
+details.model[open] > summary::before { content: "▾"; }
+.headline { color: var(--muted); font-size: 13.5px; font-variant-numeric: tabular-nums; }
+.tools { display: flex; align-items: center; gap: 10px; margin: 12px 0 0; font-size: 13.5px; }
+.tools input { width: 280px; padding: 6px 10px; border: 1px solid var(--rule); border-radius: 6px; font: inherit; }
+.tools button { padding: 5px 12px; border: 1px solid var(--rule); border-radius: 6px; background: var(--wash);
+  color: var(--ink); font: inherit; cursor: pointer; }
+.muted { color: var(--faint); }
+table.sortable thead th { cursor: pointer; user-select: none; }
+table.sortable thead th[aria-sort="ascending"]::after { content: " ▲"; }
+table.sortable thead th[aria-sort="descending"]::after { content: " ▼"; }
+.hover { position: relative; border: 1px solid var(--rule); border-radius: 10px; overflow: hidden; }
+.hover img { border: 0; border-radius: 0; }
+.hover svg { position: absolute; inset: 0; width: 100%; height: 100%; }
+.hover circle { fill: transparent; cursor: help; }
+.hover circle:hover { stroke: var(--ink); stroke-width: 3; }
 .family { color: var(--muted); font-size: 14px; }
 .top { margin-left: auto; font-size: 13px; }
 .stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 10px; margin: 14px 0 0; }
@@ -157,6 +240,7 @@ def render_html(data: ReportData, figures: ReportFigures) -> str:
         facts=_facts(data),
         sections="\n".join(sections),
         generated=escape(text.generated_line(data)),
+        script=SCRIPT,
         nav="".join(f'<a href="#{key}">{escape(heading)}</a>' for key, heading in text.SECTIONS),
     )
 
@@ -192,8 +276,10 @@ def _fact(big: str, what: str) -> str:
 
 def _cell(cell: text.Cell, extra: str = "") -> str:
     classes = " ".join(c for c in ("num" if cell.numeric else "", cell.hint, extra) if c)
-    attributes = (f' class="{classes}"' if classes else "") + (
-        f' title="{escape(cell.tooltip)}"' if cell.tooltip else ""
+    attributes = (
+        (f' class="{classes}"' if classes else "")
+        + (f' title="{escape(cell.tooltip)}"' if cell.tooltip else "")
+        + (f' data-value="{cell.value:.10g}"' if cell.value is not None else "")
     )
     return f"<td{attributes}>{escape(cell.text)}</td>"
 
@@ -212,10 +298,13 @@ def _summary(data: ReportData, ids: list[str]) -> str:
         numbers = "".join(_cell(c) for c in cells[1:columns])
         rules = "".join(_cell(c, "rule") for c in cells[columns:])
         rows.append(f"<tr>{name}{numbers}{rules}</tr>")
+    count = f"{len(data.models)} model{'s' if len(data.models) != 1 else ''}"
     return f"""<section id="summary">
 <h2>{_heading("summary")}</h2>
-<p class="note">{escape(text.summary_note(data))}</p>
-<div class="scroll"><table>
+<p class="note">{escape(text.summary_note(data))} Click a column's header to sort by it.</p>
+<div class="tools"><input type="search" id="filter" placeholder="Filter: a name, a family, a rule…"
+ aria-label="Filter the models"> <span id="shown" class="muted">{count}</span></div>
+<div class="scroll"><table class="sortable">
 <thead><tr>{head}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
@@ -244,16 +333,32 @@ def _time(figures: ReportFigures) -> str:
 </section>"""
 
 
+def _hover_figure(figure: FigureFile, caption: str) -> str:
+    """The PNG with an invisible circle over each dot, whose title is its hover text."""
+    if not figure.hotspots:
+        return f"<figure>{_img(figure)}{_caption(caption)}</figure>"
+    width, height = figure.size
+    circles = "".join(
+        f'<circle cx="{s.x:.1f}" cy="{s.y:.1f}" r="{s.radius:.1f}"><title>{escape(s.title, quote=False)}</title></circle>'
+        for s in figure.hotspots
+    )
+    layer = f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img">{circles}</svg>'
+    return f'<figure><div class="hover">{_img(figure)}{layer}</div>{_caption(caption)}</figure>'
+
+
 def _models(data: ReportData, figures: ReportFigures, ids: list[str]) -> str:
-    articles = [_model(m, figure, anchor) for m, figure, anchor in zip(data.models, figures.rooflines, ids)]
+    opened = len(data.models) <= _OPEN_MODELS
+    articles = [_model(m, figure, anchor, opened) for m, figure, anchor in zip(data.models, figures.rooflines, ids)]
     return f"""<section id="models">
 <h2>{_heading("models")}</h2>
-<p class="note">{escape(text.MODELS_NOTE)}</p>
+<p class="note">{escape(text.MODELS_NOTE)} Hover a roofline's dot for its layer, time, FLOP/s and bytes.</p>
+<div class="tools"><button type="button" data-open="all">Expand all</button>
+<button type="button" data-open="none">Collapse all</button></div>
 {chr(10).join(articles)}
 </section>"""
 
 
-def _model(model: ModelResult, roofline: FigureFile, anchor: str) -> str:
+def _model(model: ModelResult, roofline: FigureFile, anchor: str, opened: bool) -> str:
     noisy = ["noisy" if model.latency.warnings else ""] + [""] * 5
     stats = "".join(
         f'<div class="stat {hint}"><b>{escape(v)}</b><span>{escape(w)}</span></div>'
@@ -269,12 +374,13 @@ def _model(model: ModelResult, roofline: FigureFile, anchor: str) -> str:
             f'<i style="width:{share * 100:.1f}%;background:{colour}"></i></div></td></tr>'
         )
     notes = "".join(f"<li>{escape(n)}</li>" for n in model.notes)
-    return f"""<article class="model" id="{anchor}">
-<header><h3>{escape(model.name)}</h3><span class="family">{escape(model.family)}</span>
-<a class="top" href="#summary">↑ summary</a></header>
+    headline = f"{text.model_stats(model)[0][0]} · {human(model.totals.macs)} MACs"
+    return f"""<details class="model" id="{anchor}"{" open" if opened else ""}>
+<summary><h3>{escape(model.name)}</h3><span class="family">{escape(model.family)}</span>
+<span class="headline">{escape(headline)}</span><a class="top" href="#summary">↑ summary</a></summary>
 <div class="stats">{stats}</div>
 {f'<ul class="notes">{notes}</ul>' if notes else ""}
-<figure>{_img(roofline)}{_caption(text.roofline_note(model))}</figure>
+{_hover_figure(roofline, text.roofline_note(model))}
 <div class="columns">
 <div>
 <h4>Time by kind of work</h4>
@@ -286,7 +392,7 @@ def _model(model: ModelResult, roofline: FigureFile, anchor: str) -> str:
 {_findings(model)}
 </div>
 </div>
-</article>"""
+</details>"""
 
 
 def _paragraph(words: str) -> str:

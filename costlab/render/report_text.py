@@ -61,6 +61,8 @@ class Cell:
     numeric: bool = False
     hint: str = ""
     tooltip: str = ""
+    value: float | None = None
+    """What the cell sorts by when its text does not (``1.50 M`` sorts as 1,500,000)."""
 
 
 def _date(iso: str) -> str:
@@ -141,24 +143,26 @@ def summary_cells(model: ModelResult) -> list[Cell]:
         Cell(model.name),
         Cell(model.family or "–", hint="" if model.family else "muted"),
         Cell(", ".join(shape(s) for s in model.input_shapes)),
-        Cell(human(model.totals.params), True),
-        Cell(human(model.totals.macs), True),
-        Cell(human(model.totals.bytes_accessed, "B"), True),
+        Cell(human(model.totals.params), True, value=model.totals.params),
+        Cell(human(model.totals.macs), True, value=model.totals.macs),
+        Cell(human(model.totals.bytes_accessed, "B"), True, value=model.totals.bytes_accessed),
         Cell(
             duration(model.median_ms),
             True,
             "warning" if model.latency.warnings else "",
             f"noisy: the IQR is {model.latency.relative_iqr:.0%} of the median" if model.latency.warnings else "",
+            model.median_ms,
         ),
-        Cell(duration(model.latency.iqr_ms), True, "muted"),
-        Cell(f"{model.throughput_per_s:,.1f}/s", True),
-        Cell(duration(model.predicted_ms), True, "muted"),
+        Cell(duration(model.latency.iqr_ms), True, "muted", value=model.latency.iqr_ms),
+        Cell(f"{model.throughput_per_s:,.1f}/s", True, value=model.throughput_per_s),
+        Cell(duration(model.predicted_ms), True, "muted", value=model.predicted_ms),
     ]
     for rule, findings in model.findings_per_rule().items():
         worst = max((f.severity for f in findings), key=_severity_rank, default="")
         detail = ", ".join(f"{n} {s}" for s, n in _severity_counts(findings))
         cells.append(
-            Cell(str(len(findings)) if findings else "·", True, worst or "muted", f"{rule}: {detail or 'no findings'}")
+            Cell(str(len(findings)) if findings else "·", True, worst or "muted", f"{rule}: {detail or 'no findings'}",
+                 len(findings))
         )
     return cells
 

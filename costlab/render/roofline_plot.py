@@ -11,6 +11,7 @@ import io
 import math
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from costlab.cost.categories import Category
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
     from costlab.cost.roofline import RooflineChart
 
-__all__ = ["roofline_image", "shared_limits", "FORMATS", "CATEGORY_COLOURS"]
+__all__ = ["roofline_image", "roofline_figure", "RooflineFigure", "Hotspot", "shared_limits", "FORMATS",
+           "CATEGORY_COLOURS"]
 
 FORMATS = ("png", "svg")
 CATEGORY_COLOURS = {
@@ -59,20 +61,48 @@ _LABEL_OFFSETS = tuple(
 _COVERS_STAR, _COVERS_LABEL, _OUTSIDE, _CROSSES_LEADER, _COVERS_DOT = 1000, 100, 50, 10, 1
 
 Limits = tuple[tuple[float, float], tuple[float, float]]
+_DPI = 150
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    """Where a dot is on the image (pixels from the top left, its radius) and what hovering it says."""
+
+    x: float
+    y: float
+    radius: float
+    title: str
+
+
+@dataclass(frozen=True)
+class RooflineFigure:
+    """The figure's bytes, its size in pixels, and a hotspot per dot (the star last)."""
+
+    data: bytes
+    width: int
+    height: int
+    hotspots: tuple[Hotspot, ...]
 
 
 def roofline_image(chart: RooflineChart, fmt: str = "png", *, labels: int = 6, limits: Limits | None = None) -> bytes:
     """The figure's bytes: ``png`` (150 dpi) or ``svg``; the ``labels`` heaviest layers are named.
 
     ``limits`` ((x_low, x_high), (y_low, y_high)) fixes the axes, so figures side by side compare
-    (:func:`shared_limits`); by default they span this chart."""
+    (:func:`shared_limits`); by default they span this chart. In an SVG every dot has its hover text."""
+    return roofline_figure(chart, fmt, labels=labels, limits=limits).data
+
+
+def roofline_figure(
+    chart: RooflineChart, fmt: str = "png", *, labels: int = 6, limits: Limits | None = None
+) -> RooflineFigure:
+    """:func:`roofline_image`, with where each dot landed: a page lays hover text over a PNG."""
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     if fmt not in FORMATS:
         raise ValueError(f"a roofline figure is png or svg, not {fmt or 'no format'}")
-    figure = Figure(figsize=(10, 6.5), layout="constrained")
+    figure = Figure(figsize=(10, 6.5), dpi=_DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     x_range, y_range = limits if limits is not None else _limits(chart)
@@ -82,8 +112,58 @@ def roofline_image(chart: RooflineChart, fmt: str = "png", *, labels: int = 6, l
     _label_heaviest(figure, axes, chart, labels)
     buffer = io.BytesIO()
     with rc_context({"svg.hashsalt": "costlab"}):  # stable SVG ids: the same chart gives the same file
-        figure.savefig(buffer, dpi=150, format=fmt, metadata=_metadata(fmt))
-    return buffer.getvalue()
+        figure.savefig(buffer, dpi=_DPI, format=fmt, metadata=_metadata(fmt))
+    width, height = (round(v) for v in figure.bbox.size)
+    hotspots = _hotspots(axes, chart, height)
+    data = buffer.getvalue()
+    if fmt == "svg":
+        data = _svg_with_titles(data, hotspots)
+    return RooflineFigure(data, width, height, hotspots)
+
+
+def _hotspots(axes: Axes, chart: RooflineChart, height: int) -> tuple[Hotspot, ...]:
+    """Each dot's place on the saved image (its layout is the one saved: same dpi, no cropping)."""
+    largest = max((p.time_share for p in chart.points), default=0.0)
+    scale = _DPI / 72.0  # points → pixels
+    spots = []
+    for point, area in [(p, _area(p.time_share, largest)) for p in chart.points] + [(chart.model_point, _STAR_AREA)]:
+        if point.intensity <= 0 or point.flops_per_s <= 0:
+            continue
+        x, y = axes.transData.transform((point.intensity, point.flops_per_s))
+        radius = max(_radius(area) * scale, 4.0)
+        spots.append(Hotspot(round(float(x), 1), round(height - float(y), 1), round(radius, 1), _hover_text(point, chart)))
+    return tuple(spots)
+
+
+def _hover_text(point: RooflinePoint, chart: RooflineChart) -> str:
+    """What hovering a dot says: which layer, its time, what it achieved, what it moved."""
+    whole = point.type == "model"
+    what = "whole model" if whole else f"{point.type}, {kind_label(point.category)}"
+    source = "measured" if chart.measured else "predicted"
+    share = "" if whole else f", {_percent(point.time_share)} of the time"
+    return "\n".join((
+        f"{point.name} ({what})",
+        f"{duration(point.time_ms)} {source}{share}",
+        f"{human(point.flops_per_s, 'FLOP/s')}, {_percent(point.roof_share)} of its roof",
+        f"{human(point.flops)} FLOPs, {human(point.bytes_accessed, 'B')} accessed, {point.intensity:.1f} FLOP/B",
+    ))
+
+
+def _svg_with_titles(svg: bytes, hotspots: Sequence[Hotspot]) -> bytes:
+    """An invisible circle with a ``<title>`` over every dot, last in the SVG (so on top): hover text
+    in any browser. SVG coordinates are points, the hotspots pixels."""
+    from html import escape
+
+    scale = 72.0 / _DPI
+    circles = "".join(
+        f'<circle cx="{s.x * scale:.1f}" cy="{s.y * scale:.1f}" r="{s.radius * scale:.1f}">'
+        f"<title>{escape(s.title, quote=False)}</title></circle>"
+        for s in hotspots
+    )
+    layer = f'<g id="costlab-hover" fill="#000" fill-opacity="0">{circles}</g>\n'
+    text = svg.decode("utf-8")
+    end = text.rindex("</svg>")
+    return (text[:end] + layer + text[end:]).encode("utf-8")
 
 
 def _metadata(fmt: str) -> dict[str, str | None]:
@@ -128,6 +208,11 @@ def _draw_roofs(axes: Axes, chart: RooflineChart, x_range: tuple[float, float]) 
         textcoords="offset points",
         fontsize=9,
     )
+
+
+def _radius(area: float) -> float:
+    """A scatter marker's radius in points: its size ``s`` is the square of its width."""
+    return math.sqrt(area) / 2
 
 
 def _area(share: float, largest: float) -> float:
@@ -237,7 +322,7 @@ def _disc(axes: Axes, renderer: RendererBase, x: float, y: float, area: float) -
     from matplotlib.transforms import Bbox
 
     cx, cy = axes.transData.transform((x, y))
-    radius = math.sqrt(area / math.pi) * renderer.points_to_pixels(1.0)
+    radius = _radius(area) * renderer.points_to_pixels(1.0)
     return Bbox.from_extents(cx - radius, cy - radius, cx + radius, cy + radius)
 
 

@@ -8,6 +8,7 @@ made-up machine peaks in a tmp COSTLAB_CACHE_DIR), and the tests read it. No tes
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ from costlab.cli import app
 from costlab.errors import CostlabError
 from costlab.publish.collect import Contrast, expand_models, find_contrast
 from costlab.publish.folder import MARKER, publish
+from costlab.render.report_html import SCRIPT
 from costlab.stats import ranks, spearman
 from costlab.zoo import list_models
 from tests.conftest import TINY_NET, store_fake_peaks
@@ -136,13 +138,20 @@ def test_html_holds_every_section_and_the_numbers(made):
     row = re.search(r'<tr><td><a href="#model-dw_net-py">dw_net.py</a></td>(.*?)</tr>', summary).group(1)
     for number in (">1×8×16×16<", ">136<", ">34.8 K<"):
         assert number in row
-    # a section per model, with its roofline, its time by kind of work and its lint
-    for anchor in ("model-tiny_net-py", "model-dw_net-py"):
-        article = page[page.index(f'<article class="model" id="{anchor}">') :]
-        article = article[: article.index("</article>")]
-        for kind in ("convolution", "depthwise conv", "element-wise", "data movement", "other"):
-            assert f"{kind}</td>" in article
+    # the summary sorts: every numeric cell carries its value (1.40 M sorts as 1,400,832)
+    assert 'data-value="1400832"' in summary and 'data-value="34816"' in summary
+    # a section per model (collapsible, open: two models), with its roofline, its time by the kinds
+    # profile counts, and its lint
+    kinds = {"model-tiny_net-py": ("conv", "element-wise"), "model-dw_net-py": ("conv", "depthwise conv", "element-wise")}
+    for anchor, shown in kinds.items():
+        article = page[page.index(f'<details class="model" id="{anchor}" open>') :]
+        article = article[: article.index("</details>")]
+        for kind in shown:
+            assert f"</span>{kind}</td>" in article
+        assert "other</td>" not in article  # no catch-all kind any more
         assert "<h4>Lint: G1, G2, G3, G4</h4>" in article and article.count("<img ") == 1
+        # hover text over every drawn dot: a circle with a title
+        assert article.count("<circle ") == article.count("<title>") >= 3
     # the machine: the made-up peaks
     machine = page[page.index('<section id="machine">') :]
     assert "100.0 GFLOP/s" in machine and "10.0 GB/s" in machine and "1 thread of" in machine
@@ -158,7 +167,12 @@ def test_html_is_self_contained(made):
         assert source.startswith("data:image/png;base64,")
         png = base64.b64decode(source.removeprefix("data:image/png;base64,"), validate=True)
         assert png.startswith(PNG_MAGIC) and png in on_disk  # the same bytes as the Markdown's files
-    assert "<script" not in page and "<link" not in page and "@import" not in page
+    # one script, allowed by its hash alone: no other inline script could run
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.DOTALL)
+    assert scripts == [SCRIPT] and page.count("<script") == 1
+    digest = base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
+    assert f"script-src 'sha256-{digest}'" in page and "unsafe-inline'; script-src" in page
+    assert "<link" not in page and "@import" not in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert not re.search(r"url\(", page)
     assert "default-src 'none'; img-src data:" in page  # the browser refuses anything else

@@ -43,3 +43,39 @@ def test_svg_output_is_reproducible(report):
 def test_unknown_image_format_is_refused(report):
     with pytest.raises(ValueError, match="png or svg"):
         roofline_image(chart(predict(report, ROOFS)), "jpg")
+
+
+def test_every_dot_has_a_hotspot_where_it_is_drawn(report):
+    import io
+
+    from PIL import Image
+
+    from costlab.render.roofline_plot import roofline_figure
+
+    prediction = predict(report, ROOFS)
+    drawn = chart(prediction, synthetic_timing(prediction, [1.0, 0.5, 2.5], 5.0).measured())
+    figure = roofline_figure(drawn, "png", labels=0)
+    assert (figure.width, figure.height) == Image.open(io.BytesIO(figure.data)).size == (1500, 975)
+    assert len(figure.hotspots) == len(drawn.points) + 1  # every layer, then the star
+    with Image.open(io.BytesIO(figure.data)) as image:
+        pixels = image.convert("RGB")
+        for spot in figure.hotspots:
+            # the centre of each dot is painted (not the white background): the hotspot is on it
+            assert pixels.getpixel((round(spot.x), round(spot.y))) != (255, 255, 255), spot
+    conv1 = next(s for s in figure.hotspots if s.title.startswith("conv1 "))
+    # conv1: 450,560 FLOPs in 1 ms = 450.6 MFLOP/s, 45,952 B accessed (tests/cost/test_roofline.py)
+    assert conv1.title.splitlines() == [
+        "conv1 (Conv2d, conv)",
+        "1.00 ms measured, 25% of the time",
+        f"450.6 MFLOP/s, {450_560 / 1e-3 / ROOFS.attainable_flops(450_560 / 45_952):.0%} of its roof",
+        "450.6 K FLOPs, 46.0 KB accessed, 9.8 FLOP/B",
+    ]
+    assert figure.hotspots[-1].title.startswith("tiny_net.py (whole model)")
+
+
+def test_an_svg_carries_the_hover_text_of_every_dot(report):
+    drawn = chart(predict(report, ROOFS))
+    text = roofline_image(drawn, "svg").decode("utf-8")
+    layer = text[text.index('<g id="costlab-hover"'):]
+    assert layer.count("<circle") == len(drawn.points) + 1 and layer.count("<title>") == len(drawn.points) + 1
+    assert "<title>conv2 (Conv2d, conv)" in layer and "predicted" in layer
