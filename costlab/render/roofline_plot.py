@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.text import Annotation
     from matplotlib.transforms import Bbox
 
-    from costlab.cost.roofline import RooflineChart
+    from costlab.cost.roofline import RooflineChart, RooflinePoint
 
 __all__ = ["roofline_image", "roofline_figure", "RooflineFigure", "Hotspot", "shared_limits", "FORMATS",
            "CATEGORY_COLOURS"]
