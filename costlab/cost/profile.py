@@ -1,8 +1,11 @@
-"""``costlab.profile``: resolve a model, capture one forward pass, and return its :class:`Report`."""
+"""``costlab.profile``: resolve a model, capture one forward pass (or a training step), and return its
+:class:`Report`; :func:`run_pass` is the meta-first, real-tensor-fallback runner ``costlab.memory`` shares."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import torch
 from torch import nn
@@ -14,7 +17,9 @@ from costlab.errors import CostlabError, ForwardError, first_line
 from costlab.load import InputSpec, ModelSource, as_source, input_specs_for, make_inputs
 from costlab.units import shapes_text
 
-__all__ = ["profile"]
+__all__ = ["profile", "run_pass", "Pass"]
+
+T = TypeVar("T")
 
 
 def profile(
@@ -23,6 +28,7 @@ def profile(
     *,
     dtype: str | None = None,
     real: bool = False,
+    train: bool = False,
 ) -> Report:
     """Count what ``model`` costs for one forward pass at ``input_shape``.
 
@@ -32,44 +38,82 @@ def profile(
     the parameter and input dtype the bytes accessed are counted at (default: the model's own).
 
     The pass runs on the meta device (shapes only). If the model needs real values (``.item()``,
-    data-dependent control flow) it is run again on CPU with random inputs, and ``Report.notes``
-    says so. ``real=True`` skips the meta attempt.
+    data-dependent control flow) it is run again on CPU with random inputs (seed 0, the caller's
+    random state left as it was), and ``Report.notes`` says so. ``real=True`` skips the meta attempt.
+
+    ``train=True`` counts a training step instead: modules in training mode, the forward with
+    autograd and the backward of the sum of the floating outputs (each backward op in the row of
+    the layer whose forward made it; ``OpRecord.backward`` marks them).
     """
     source = as_source(model)
     specs = input_specs_for(source, input_shape)
     float_dtype = dtypes.to_torch(dtypes.float_dtype(dtype)) if dtype is not None else None
-    notes: list[str] = []
 
-    recorder: Capture | None = None
-    captured_on = "meta"
-    built: nn.Module | None = None
+    def attempt(built: nn.Module, inputs: list[torch.Tensor], meta_default_device: bool) -> Capture:
+        on_meta = all(t.is_meta for t in inputs)
+        return capture(
+            built, inputs, dtype=float_dtype if on_meta else None, meta_default_device=meta_default_device, train=train
+        )
+
+    done = run_pass(source, specs, float_dtype, attempt, real=real, doing="profiled")
+    return _report(source, specs, done.model, done.result, done.captured_on, float_dtype, done.notes, train)
+
+
+@dataclass
+class Pass(Generic[T]):
+    """What :func:`run_pass` ran: the result, the model it was built as, where, and the notes."""
+
+    result: T
+    model: nn.Module
+    captured_on: str
+    notes: list[str]
+
+
+def run_pass(
+    source: ModelSource,
+    specs: list[InputSpec],
+    float_dtype: torch.dtype | None,
+    attempt: Callable[[nn.Module, list[torch.Tensor], bool], T],
+    *,
+    real: bool = False,
+    doing: str = "profiled",
+) -> Pass[T]:
+    """Run ``attempt(model, inputs, meta_default_device)`` on the meta device, else for real.
+
+    On meta first without a default device (fast), then with tensors created inside ``forward``
+    on meta too; when both raise :class:`CaptureFailed` the model needs real values, and it is
+    built and run on CPU with random inputs — seed 0, under ``fork_rng`` so the caller's random
+    state is left as it was — with a note that says so (``doing``: "profiled", "estimated").
+    ``costlab profile`` and ``costlab memory`` share this, so they fall back alike.
+    """
+    notes: list[str] = []
     meta_error: BaseException | None = None
     if not real:
         built = _build(source, meta=True)
         meta_inputs = make_inputs(specs, float_dtype, meta=True)
-        # first without a default device (fast); then with tensors created in forward on meta too
         for default_device in (False, True):
             try:
-                recorder = capture(built, meta_inputs, dtype=float_dtype, meta_default_device=default_device)
-                break
+                return Pass(attempt(built, meta_inputs, default_device), built, "meta", notes)
             except CaptureFailed as failed:
                 meta_error = failed.error
-    if recorder is None:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
         built = _build(source, meta=False)
         if any(t.is_meta for t in built.parameters()):
             raise ForwardError(f"{source.label}: {first_line(meta_error)}") from None
         if meta_error is not None:
-            notes.append(f"needed real values on the meta device ({first_line(meta_error)}); profiled with real tensors on CPU")
-        captured_on = "cpu"
+            notes.append(
+                f"needed real values on the meta device ({first_line(meta_error)}); {doing} with real tensors on CPU "
+                "(random inputs, seed 0)"
+            )
         if float_dtype is not None:
             notes.append("--dtype is applied on the meta device only; the real run used the model's own dtype")
         inputs = make_inputs(specs, None, meta=False)
-        recorder = _run_real(built, inputs, source)
-    assert built is not None
-    return _report(source, specs, built, recorder, captured_on, float_dtype, notes)
+        return Pass(_run_real(attempt, built, inputs, source), built, "cpu", notes)
 
 
 def _build(source: ModelSource, meta: bool) -> nn.Module:
+    """The model, on meta when it can be (a constructor that needs real tensors is built for real)."""
     try:
         model = source.build(meta)
     except CostlabError:
@@ -83,9 +127,10 @@ def _build(source: ModelSource, meta: bool) -> nn.Module:
     return model
 
 
-def _run_real(model: nn.Module, inputs: list[torch.Tensor], source: ModelSource) -> Capture:
+def _run_real(attempt: Callable[[nn.Module, list[torch.Tensor], bool], T], model: nn.Module,
+              inputs: list[torch.Tensor], source: ModelSource) -> T:
     try:
-        return capture(model, inputs)
+        return attempt(model, inputs, False)
     except CaptureFailed as failed:
         where = failed.call
         if where is not None and where.name:
@@ -106,6 +151,7 @@ def _report(
     captured_on: str,
     float_dtype: torch.dtype | None,
     notes: list[str],
+    train: bool = False,
 ) -> Report:
     named = recorder.modules or list(model.named_modules())
     seen: set[int] = set()
@@ -138,4 +184,6 @@ def _report(
         uncalled_modules=uncalled,
         notes=notes,
         source_file=str(source.file) if source.file else None,
+        train=train,
     )
+
