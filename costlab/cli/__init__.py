@@ -12,6 +12,7 @@ from costlab.cli import (  # noqa: F401 - importing a command module registers i
     latency,
     lint,
     machine,
+    memory,
     profile,
     report,
     roofline,
