@@ -13,9 +13,6 @@ from costlab.cli.common import DepthOpt, DtypeOpt, InputOpt, ModelArg, OutputOpt
 
 MEMORY_FORMATS = ("table", "json", "csv", "md")
 MemoryFormat = common.formats("MemoryFormat", *MEMORY_FORMATS)
-OPTIMIZER_NAMES = ("sgd", "adam", "adamw")
-"""What --optimizer takes (costlab.cost.memory.OPTIMIZERS, written here so --help imports no torch)."""
-ESTIMATE_FOR = ("cuda", "cpu")
 
 
 @app.command()
@@ -59,11 +56,13 @@ def memory(
     layers hold it. With --fit, the largest batch whose peak fits.
     """
     with common.user_errors():
+        from costlab.cost.memory_report import DEVICES, OPTIMIZERS
+
         if optimizer is not None:
-            optimizer = common.choose(optimizer, OPTIMIZER_NAMES, "--optimizer")
+            optimizer = common.choose(optimizer, OPTIMIZERS, "--optimizer")
             if not train:
                 raise common.UsageError(f"--optimizer {optimizer} steps after a backward: add --train")
-        device = common.choose(device, ESTIMATE_FOR, "--device")
+        device = common.choose(device, DEVICES, "--device")
         if fit is not None:
             from costlab.units import parse_quantity
 

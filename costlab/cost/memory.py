@@ -45,7 +45,7 @@ from costlab.cost.capture import (
     training_mode,
 )
 from costlab.cost.lifetimes import FORWARD, OPTIMIZER, OPTIMIZER_CALL, PHASES, StorageTracker, levels
-from costlab.cost.memory_report import Fit, MemoryReport, PeakAt, search_batch
+from costlab.cost.memory_report import DEVICES, OPTIMIZERS, Fit, MemoryReport, PeakAt, search_batch
 from costlab.cost.profile import run_pass
 from costlab.errors import CostlabError
 from costlab.load import InputSpec, as_source, input_specs_for, make_inputs, with_batch
@@ -54,9 +54,6 @@ from costlab.units import QuantityError, parse_quantity
 
 __all__ = ["memory", "OPTIMIZERS", "DEVICES", "ALIGNMENT", "UnknownOptimizer", "MemoryReport"]
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
-"""``sgd`` is SGD with momentum (one buffer per parameter); ``adam`` and ``adamw`` keep two."""
-DEVICES = ("cuda", "cpu")
 ALIGNMENT = {"cuda": 512, "cpu": 1}
 """Bytes a storage is rounded up to: the CUDA caching allocator's smallest block; on CPU the
 profiler reports the bytes asked for (the allocator aligns to 64, which it does not report)."""

@@ -5,6 +5,8 @@ A :class:`MemoryReport` keeps the per-call sums of one pass and derives rows at 
 whose op made it (a backward op's: the call whose forward made its autograd node), so the rows'
 ``held_at_peak_bytes`` add up to the peak less what was resident before the pass. Its columns
 are :class:`~costlab.cost.costs.Column` specs like every other number costlab prints.
+
+No torch here: the CLI and the budgets read :data:`OPTIMIZERS` and :data:`DEVICES` without it.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costlab.cost.costs import Column
-from costlab.cost.tracker import ModuleCall
 from costlab.errors import CostlabError
 from costlab.progress import Progress, notify
 from costlab.units import human
 
+if TYPE_CHECKING:
+    from costlab.cost.tracker import ModuleCall
+
 __all__ = [
+    "OPTIMIZERS",
+    "DEVICES",
     "BREAKDOWN",
     "MEMORY_COLUMNS",
     "MEMORY_SCHEMA_VERSION",
@@ -31,6 +37,12 @@ __all__ = [
     "PeakAt",
     "search_batch",
 ]
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+"""What ``optimizer`` may be: ``sgd`` is SGD with momentum (one buffer per parameter); ``adam`` and
+``adamw`` keep two."""
+DEVICES = ("cuda", "cpu")
+"""Whose kernels and allocator an estimate follows (see :mod:`costlab.cost.memory`)."""
 
 MEMORY_SCHEMA_VERSION = 1
 OPTIMIZER_ROW = -1
