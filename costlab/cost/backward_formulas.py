@@ -227,7 +227,7 @@ def fused_attention_backward(args: Sequence[Any], kwargs: dict[str, Any], out: A
     # then dV = Pᵀ·dO (L·S·Ev), dP = dO·Vᵀ (L·S·Ev), dQ = dS·K (L·S·E), dK = dSᵀ·Q (L·S·E):
     # L·S·(3E + 2Ev) MACs per batch-head; the softmax's gradient is 4 FLOPs per score.
     # NB: a causal mask's skipped half is counted, as the forward formula counts it.
-    grad_output, q, k, v = args[0], args[1], args[2], args[3]
+    q, k, v = args[1], args[2], args[3]
     _, scores = attention_macs(q.shape, k.shape, v.shape)
     macs = scores * (3 * q.shape[-1] + 2 * v.shape[-1])
     read = bytes_of([a for a in args[:6] if isinstance(a, torch.Tensor)])

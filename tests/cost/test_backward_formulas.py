@@ -120,6 +120,21 @@ def test_attention_backward_recomputes_the_scores():
     assert backward == linear + 2 * attention
 
 
+def test_fused_attention_backward_recomputes_the_scores_and_makes_four_products():
+    # real tensors on CPU take the flash kernel (causal, no dropout). q = k = v of (1, 2, 16, 8):
+    # 1·2·16·16 = 512 scores; forward 512·(8 + 8) = 8,192 MACs; backward q·kᵀ again, dV, dP, dQ, dK:
+    # 512·(3·8 + 2·8) = 20,480. The linear (16·16·16 = 4,096 MACs) adds its weight gradient only.
+    def attend(parts: nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
+        q = parts["q"](x).unflatten(-1, (2, 8)).transpose(1, 2)
+        return nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True)
+
+    report = costlab.profile(Snippet(attend, q=nn.Linear(16, 16)), (1, 16, 16), train=True, real=True)
+    fused = [op for op in report.ops if "flash_attention" in op.op]
+    assert [op.backward for op in fused] == [False, True]
+    assert [op.cost.macs for op in fused] == [8_192, 20_480]
+    assert report.phases()["backward"]["macs"] == 4_096 + 20_480
+
+
 def test_a_forward_json_keeps_its_contract_and_a_training_one_says_so():
     assert "train" not in costlab.profile(str(TINY_NET)).to_dict()
     data = costlab.profile(str(TINY_NET), train=True).to_dict()
