@@ -106,7 +106,8 @@ def memory_table(
     breakdown = [[BREAKDOWN_WORDS[key], human(report.breakdown[key], "B"), f"{report.breakdown[key] / peak:.1%}" if peak else "–"]
                  for key in BREAKDOWN if report.breakdown.get(key)]
     parts.append(build_table([Col("At the peak"), Col("Bytes", True), Col("Share", True)], breakdown, width=width))
-    parts.append(Text.assemble(("peak of each phase: ", "dim"), _phases(report)))
+    if report.phase_peaks:  # a model that runs no op (an identity) has no phase
+        parts.append(Text.assemble(("peak of each phase: ", "dim"), _phases(report)))
     fit = fit_line(report)
     if fit is not None:
         parts.append(Text(fit))
@@ -148,7 +149,8 @@ def memory_markdown(report: MemoryReport, rows: Sequence[MemoryLayer]) -> str:
     for key in BREAKDOWN:
         if report.breakdown.get(key):
             lines.append(f"| {BREAKDOWN_WORDS[key]} | {human(report.breakdown[key], 'B')} | {report.breakdown[key] / peak:.1%} |")
-    lines += ["", f"Peak of each phase: {_phases(report, ', ')}."]
+    if report.phase_peaks:
+        lines += ["", f"Peak of each phase: {_phases(report, ', ')}."]
     fit = fit_line(report)
     if fit is not None:
         lines += ["", fit[0].upper() + fit[1:] + "."]
