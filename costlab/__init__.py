@@ -1,7 +1,8 @@
 """costlab: what a PyTorch network really costs on hardware, and why.
 
 ``costlab.profile(model_or_spec, input_shape=...)`` returns a :class:`Report` of parameters,
-MACs, FLOPs, bytes accessed and element-wise work per layer; ``costlab.lint`` checks ShuffleNet V2's
+MACs, FLOPs, bytes accessed and element-wise work per layer; ``costlab.memory`` the peak memory of
+inference or a training step, and the largest batch that fits; ``costlab.lint`` checks ShuffleNet V2's
 guidelines on it; ``costlab.measure_latency`` times the real model; ``costlab.predict`` predicts its
 latency from the device's calibration without running it; ``costlab.reconcile`` explains why fvcore,
 torch's FlopCounterMode, thop, ptflops and torchinfo print other numbers. Importing ``costlab`` is cheap:
@@ -19,11 +20,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "profile",
+    "memory",
     "lint",
     "measure_latency",
     "predict",
     "reconcile",
     "Report",
+    "MemoryReport",
     "LayerRecord",
     "Totals",
     "Costs",
@@ -36,6 +39,8 @@ __all__ = [
 if TYPE_CHECKING:
     from costlab.compare import reconcile
     from costlab.cost.costs import Costs
+    from costlab.cost.memory import memory
+    from costlab.cost.memory_report import MemoryReport
     from costlab.cost.profile import profile
     from costlab.cost.report import LayerRecord, Report, Totals
     from costlab.rules.engine import lint
@@ -45,6 +50,8 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "profile": "costlab.cost.profile",
+    "memory": "costlab.cost.memory",
+    "MemoryReport": "costlab.cost.memory_report",
     "lint": "costlab.rules.engine",
     "measure_latency": "costlab.timing.measure",
     "predict": "costlab.timing.calibrations",

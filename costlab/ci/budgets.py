@@ -16,6 +16,9 @@ in ``pyproject.toml``::
     lint_fail_level = "warning"           # ShuffleNet V2 guidelines: fail on findings at or above this
     lint_select = ["G1", "G2"]            # optional: only these rules (default: the [lint] table's)
     lint_ignore = ["G3"]                  # optional: rules whose findings are allowed
+    max_peak_bytes = "12 GB"              # peak memory (costlab memory), estimated for CUDA
+    train = true                          # optional: of a training step (default: inference)
+    optimizer = "adam"                    # optional, with train: its state and step too
 
 Latency is noisy by nature (another process, a turbo clock, a shared CI runner easily move it by
 10–30 %), so a latency budget is *relative* by default: the candidate and a reference model are
@@ -57,6 +60,7 @@ from typing import Any
 
 from costlab.config import Config, ConfigError
 from costlab.cost.costs import BUDGETED, COLUMN, renamed_hint
+from costlab.cost.memory_report import OPTIMIZERS
 from costlab.errors import CostlabError
 from costlab.units import QuantityError, parse_quantity
 
@@ -66,6 +70,7 @@ __all__ = [
     "LintBudget",
     "LatencyBudget",
     "PredictedLatencyBudget",
+    "MemoryBudget",
     "METRICS",
     "load_budgets",
     "shown_path",
@@ -88,6 +93,7 @@ _KEYS = (
     "lint_fail_level", "lint_select", "lint_ignore",
     "latency", "latency_baseline_model", "max_latency_regression", "max_latency_ms", "device", "batch", "threads",
     "max_predicted_latency_ms", "calibration",
+    "max_peak_bytes", "train", "optimizer",
 )
 _LATENCY_KEYS = ("latency", "latency_baseline_model", "max_latency_regression", "max_latency_ms")
 _LATENCY_OPTIONS = ("device", "batch", "threads")
@@ -143,6 +149,15 @@ class PredictedLatencyBudget:
 
 
 @dataclass(frozen=True)
+class MemoryBudget:
+    """The peak memory of a pass (``costlab memory``): inference, or with ``train`` a training step."""
+
+    max_peak_bytes: float
+    train: bool = False
+    optimizer: str | None = None
+
+
+@dataclass(frozen=True)
 class Budget:
     """One ``[[budget]]`` entry, checked and with its units resolved."""
 
@@ -155,6 +170,7 @@ class Budget:
     lint: LintBudget | None = None
     latency: LatencyBudget | None = None
     predicted: PredictedLatencyBudget | None = None
+    memory: MemoryBudget | None = None
     where: str = ""
     """``costlab.toml: [[budget]] #2``: how messages name this entry."""
     file: str | None = None
@@ -243,10 +259,11 @@ def _parse_entry(table: Mapping[str, Any], where: str, base: Path, config: Confi
     lint = _lint(table, where)
     latency = _latency(table, where)
     predicted = _predicted(table, where, base)
-    if not (limits or baseline or lint or latency or predicted):
+    memory = _memory(table, where)
+    if not (limits or baseline or lint or latency or predicted or memory):
         raise ConfigError(
             f"{where}: nothing to check for {name!r}: add {', '.join(f'max_{m}' for m in METRICS)}, "
-            "baseline + max_regression, lint_fail_level, or a latency budget"
+            "baseline + max_regression, lint_fail_level, max_peak_bytes, or a latency budget"
         )
     return Budget(
         name=name,
@@ -258,6 +275,7 @@ def _parse_entry(table: Mapping[str, Any], where: str, base: Path, config: Confi
         lint=lint,
         latency=latency,
         predicted=predicted,
+        memory=memory,
         where=where,
         file=shown_path(config.path) if config.path is not None else None,
         line=line,
@@ -355,6 +373,23 @@ def _predicted(table: Mapping[str, Any], where: str, base: Path) -> PredictedLat
         _positive_int(table, "threads", where),
         calibration,
     )
+
+
+def _memory(table: Mapping[str, Any], where: str) -> MemoryBudget | None:
+    if "max_peak_bytes" not in table:
+        for key in ("train", "optimizer"):
+            if key in table:
+                raise ConfigError(f'{where} {key}: applies to a memory budget only; add max_peak_bytes (e.g. "12 GB")')
+        return None
+    train = table.get("train", False)
+    if not isinstance(train, bool):
+        raise ConfigError(f"{where} train: true or false, not {train!r}")
+    optimizer = table.get("optimizer")
+    if optimizer is not None and optimizer not in OPTIMIZERS:
+        raise ConfigError(f"{where} optimizer: one of {', '.join(OPTIMIZERS)}, not {optimizer!r}")
+    if optimizer is not None and not train:
+        raise ConfigError(f"{where} optimizer: an optimizer steps after a backward: add train = true")
+    return MemoryBudget(_quantity(table, "max_peak_bytes", "bytes", where), train, optimizer)
 
 
 def _latency(table: Mapping[str, Any], where: str) -> LatencyBudget | None:

@@ -149,6 +149,8 @@ def evaluate(budgets: Sequence[Budget], config: Config, *, update_baselines: boo
             outcomes.append(_latency_outcome(budget, latencies))
         if budget.predicted is not None:
             outcomes.append(_predicted_outcome(budget))
+        if budget.memory is not None:
+            outcomes.append(_memory_outcome(budget))
     return CheckResult(shown_path(config.path), tuple(outcomes), tuple(updates), tuple(notes), len(budgets))
 
 
@@ -261,6 +263,25 @@ def _lint_outcome(budget: Budget, report: Report, config: Config) -> Outcome:
         budget, "lint", value=float(len(failing)), limit=0.0, delta=None,
         status="breach" if failing else "ok", message=message, unit="findings", basis="lint",
     )
+
+
+def _memory_outcome(budget: Budget) -> Outcome:
+    from costlab.cost.memory import memory
+
+    limits = budget.memory
+    assert limits is not None
+    try:
+        value = float(memory(budget.model, budget.input, train=limits.train, optimizer=limits.optimizer).peak_bytes)
+    except CostlabError as err:
+        raise type(err)(f"{budget.where} ({budget.name}) memory: {err}") from None
+    limit = limits.max_peak_bytes
+    delta = value / limit - 1 if limit else (math.inf if value else 0.0)
+    over = value > limit
+    what = "inference" if not limits.train else "training" + (f" + {limits.optimizer}" if limits.optimizer else "")
+    message = (f"{budget.name}: peak_bytes {format_quantity(value, 'B')} {'>' if over else '≤'} "
+               f"{format_quantity(limit, 'B')} ({format_delta(delta)}) [{what}]")
+    return _outcome(budget, "peak_bytes", value=value, limit=limit, delta=delta, status="breach" if over else "ok",
+                    message=message, unit="B", reference=limit)
 
 
 def _latency_outcome(budget: Budget, cache: dict[tuple[Any, ...], float]) -> Outcome:

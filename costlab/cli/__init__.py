@@ -10,8 +10,8 @@ import importlib
 from costlab.cli.app import app, main
 
 COMMANDS = (
-    "profile", "lint", "rule", "zoo", "compare", "latency", "calibrate", "predict", "machine", "roofline", "check",
-    "diff", "guidelines", "report",
+    "profile", "lint", "rule", "memory", "zoo", "compare", "latency", "calibrate", "predict", "machine", "roofline",
+    "check", "diff", "guidelines", "report",
 )
 """Command modules in the order ``costlab --help`` lists them; importing one registers it on ``app``."""
 

@@ -45,6 +45,10 @@ def profile(
     dtype: DtypeOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when an op has no cost formula.")] = False,
     real: Annotated[bool, typer.Option("--real", help="Run with real tensors on CPU instead of the meta device.")] = False,
+    train: Annotated[
+        bool,
+        typer.Option("--train", help="Count a training step: the forward with autograd and the backward of the summed outputs."),
+    ] = False,
     device: TimeOnOpt = None,
     threads: ThreadsOpt = None,
     min_time: MinTimeOpt = 1.0,
@@ -53,7 +57,8 @@ def profile(
 
     Counts one forward pass on the meta device (shapes only: no compute, no memory), falling
     back to real tensors on CPU when the model needs real values. With --device, the model also
-    runs for real there and every layer gets its measured time beside its counts.
+    runs for real there and every layer gets its measured time beside its counts. With --train,
+    a training step: each layer's row holds its forward and its backward.
     """
     with common.user_errors():
         from costlab.cost.profile import profile as run_profile
@@ -62,10 +67,12 @@ def profile(
         sort_field = common.choose(sort, render.SORT_FIELDS, "--sort")
         if device is None and threads is not None:
             raise common.UsageError("--threads applies to timing: add --device cpu (or cuda) to time the layers")
+        if train and device is not None:
+            raise common.UsageError("--device times the forward pass; --train counts a training step: drop one of them")
         protected = common.model_files(model)
         target = common.prepare_output(output, protected)
         chosen = common.choose_format(format, target, PROFILE_FORMATS)
-        report = run_profile(model, input, dtype=dtype, real=real)
+        report = run_profile(model, input, dtype=dtype, real=real, train=train)
         common.note(report.notes)
         common.warn(common.unsupported_warning(report.unsupported_ops, strict))
         timing = None

@@ -23,6 +23,7 @@ Ops are named by their namespace: ``aten.convolution``, ``torchvision.nms``.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,14 +33,32 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from costlab.cost import formulas, vision_ops  # noqa: F401 - vision_ops registers torchvision's op formulas
+from costlab.cost import (  # noqa: F401 - vision_ops registers torchvision's op formulas
+    backward_formulas,  # noqa: F401 - registers the backward ops' formulas
+    formulas,
+    vision_ops,
+)
 from costlab.cost.categories import Category
 from costlab.cost.formulas import OpCost, tensors
 from costlab.cost.shapes import fast_shape
 from costlab.cost.tracker import ModuleCall, ModuleTracker
+from costlab.errors import CostlabError
 from costlab.load.guard import preserved, user_code
 
-__all__ = ["OpRecord", "Capture", "CaptureFailed", "capture", "eval_mode", "no_dynamo"]
+__all__ = [
+    "OpRecord",
+    "Capture",
+    "CaptureFailed",
+    "NoBackward",
+    "StandIns",
+    "capture",
+    "check_trainable",
+    "eval_mode",
+    "no_dynamo",
+    "stand_ins",
+    "training_loss",
+    "training_mode",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +78,8 @@ class OpRecord:
     output_shapes: tuple[tuple[int, ...], ...]
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+    backward: bool = False
+    """An op of the backward pass (``costlab profile --train``), counted in the layer whose forward made it."""
 
 
 _NAMES: dict[Any, str] = {}
@@ -89,7 +110,8 @@ class Capture(no_dynamo, TorchDispatchMode):
         self.tracker = ModuleTracker(names, lambda: len(self.ops))
         self.modules: list[tuple[str, nn.Module]] = []
         self._serials: dict[int, int] = {}
-        self._alive: list[torch.Tensor] = []  # keep tensors alive so id() is never reused mid-capture
+        self._count = 0
+        self._alive: list[Any] = []  # keep tensors (or, training, weak references) so id() is never reused mid-capture
 
     @property
     def calls(self) -> list[ModuleCall]:
@@ -107,8 +129,13 @@ class Capture(no_dynamo, TorchDispatchMode):
         key = id(t)
         serial = self._serials.get(key)
         if serial is None:
-            serial = self._serials[key] = len(self._serials)
-            self._alive.append(t)
+            serial = self._serials[key] = self._count
+            self._count += 1
+            if self.tracker.autograd:
+                # a training pass must not hold tensors: autograd copies a gradient it cannot steal
+                self._alive.append(weakref.ref(t, lambda _, key=key: self._serials.pop(key, None)))
+            else:
+                self._alive.append(t)
         return serial
 
     def _record(self, func: Any, args: Sequence[Any], kwargs: dict[str, Any], out: Any) -> None:
@@ -122,16 +149,18 @@ class Capture(no_dynamo, TorchDispatchMode):
         param_ids = self.param_ids
         ins = [t for t in every if id(t) not in param_ids]
         outs = tensors((out,))
+        call, backward = self.tracker.where()
         self.ops.append(
             OpRecord(
                 index=len(self.ops),
                 op=name,
-                call=self.tracker.current_index,
+                call=call,
                 cost=cost,
                 input_shapes=tuple(tuple(t.shape) for t in every),
                 output_shapes=tuple(tuple(t.shape) for t in outs),
                 inputs=tuple(self._serial(t) for t in ins),
                 outputs=tuple(self._serial(t) for t in outs),
+                backward=backward,
             )
         )
 
@@ -142,8 +171,8 @@ class Capture(no_dynamo, TorchDispatchMode):
 
 
 @contextlib.contextmanager
-def eval_mode(modules: Sequence[nn.Module]) -> Iterator[None]:
-    """Put every module in eval mode for the capture and give each its own flag back.
+def training_mode(modules: Sequence[nn.Module], training: bool) -> Iterator[None]:
+    """Set every module's ``training`` flag for the capture and give each its own flag back.
 
     Writes the flag into ``__dict__`` directly: ``nn.Module.__setattr__`` is slow and there is
     nothing for it to do for a plain bool.
@@ -151,11 +180,16 @@ def eval_mode(modules: Sequence[nn.Module]) -> Iterator[None]:
     flags = [(m, m.training) for m in modules]
     try:
         for module, _ in flags:
-            module.__dict__["training"] = False
+            module.__dict__["training"] = training
         yield
     finally:
-        for module, training in flags:
-            module.__dict__["training"] = training
+        for module, flag in flags:
+            module.__dict__["training"] = flag
+
+
+def eval_mode(modules: Sequence[nn.Module]) -> contextlib.AbstractContextManager[None]:
+    """Every module in eval mode for the capture (see :func:`training_mode`)."""
+    return training_mode(modules, False)
 
 
 def _unique(items: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -178,6 +212,94 @@ def _meta_state(model: nn.Module, dtype: torch.dtype | None) -> dict[str, torch.
     return state
 
 
+def _training_state(model: nn.Module, dtype: torch.dtype | None, meta: bool) -> dict[str, torch.Tensor]:
+    """Fresh stand-ins for a training pass: gradients, batch-norm statistics and optimizer state
+    land on them, never on the model's own tensors. A parameter requires grad as the original does."""
+    state = _meta_state(model, dtype) if meta else {
+        name: t.detach().clone() for name, t in [*model.named_parameters(), *model.named_buffers()]
+    }
+    for name, p in model.named_parameters():
+        state[name].requires_grad_(p.requires_grad and state[name].is_floating_point())
+    return state
+
+
+@dataclass
+class StandIns:
+    """What a pass runs with: the module list, the parameters and buffers it swaps in (None: the
+    model's own), and the ids of every parameter and buffer tensor (so ops can tell weights from
+    activations)."""
+
+    named: list[tuple[str, nn.Module]]
+    state: dict[str, torch.Tensor] | None
+    param_ids: set[int]
+    on_meta: bool
+
+    def tensors(self, model: nn.Module) -> list[torch.Tensor]:
+        """The parameters and buffers the pass runs with, each once."""
+        if self.state is not None:
+            return _unique(list(self.state.values()))
+        return _unique([t for _, m in self.named for t in (*m._parameters.values(), *m._buffers.values()) if t is not None])
+
+    def forward(self, model: nn.Module, inputs: Sequence[Any], kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        if self.state is not None:
+            return torch.func.functional_call(model, self.state, tuple(inputs), kwargs)
+        return model(*inputs, **kwargs)
+
+
+def stand_ins(
+    model: nn.Module,
+    inputs: Sequence[Any],
+    kwargs: dict[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
+    *,
+    train: bool = False,
+) -> StandIns:
+    """The parameters and buffers a pass over ``inputs`` runs with.
+
+    With meta ``inputs`` the parameters are swapped for meta stand-ins (unless they already are
+    meta); with real inputs the model runs with its own. ``dtype`` re-types floating parameters
+    (meta only). ``train`` always swaps in fresh stand-ins (see :func:`_training_state`).
+    """
+    named = list(model.named_modules())
+    own = _unique([t for _, m in named for t in (*m._parameters.values(), *m._buffers.values()) if t is not None])
+    on_meta = all(t.is_meta for t in tensors((inputs, kwargs or {})))
+    params_meta = all(t.is_meta for t in own)
+    if train:
+        state: dict[str, torch.Tensor] | None = _training_state(model, dtype if on_meta else None, on_meta)
+        param_ids = {id(t) for t in state.values()}
+    elif on_meta and not params_meta:
+        state = _meta_state(model, dtype)
+        param_ids = {id(t) for t in state.values()}
+    else:
+        state = _meta_state(model, dtype) if dtype is not None and params_meta else None
+        param_ids = {id(t) for t in own}
+        if state is not None:
+            param_ids |= {id(t) for t in state.values()}
+    return StandIns(named, state, param_ids, on_meta)
+
+
+class NoBackward(CostlabError):
+    """A training pass cannot run its backward: nothing requires grad, or no floating output."""
+
+
+def check_trainable(parts: StandIns, model: nn.Module) -> None:
+    """Refuse a training pass when no parameter requires grad (there is nothing to train)."""
+    if not any(t.requires_grad for t in parts.tensors(model)):
+        raise NoBackward("no parameter requires grad: there is nothing to train (backward cannot run)")
+
+
+def training_loss(output: Any) -> torch.Tensor:
+    """The scalar a training pass differentiates: the sum of every floating output that requires grad."""
+    floats = [t for t in tensors([output]) if t.is_floating_point() and t.requires_grad]
+    if not floats:
+        raise NoBackward("the model returns no floating-point output that requires grad: backward cannot run")
+    loss = floats[0].sum()
+    for t in floats[1:]:
+        loss = loss + t.sum()
+    return loss
+
+
 class CaptureFailed(Exception):
     """The model's forward raised under capture; ``call`` is the innermost module that was running."""
 
@@ -194,6 +316,7 @@ def capture(
     *,
     dtype: torch.dtype | None = None,
     meta_default_device: bool = False,
+    train: bool = False,
 ) -> Capture:
     """Run ``model(*inputs, **kwargs)`` once under capture and return the :class:`Capture` with its records.
 
@@ -202,30 +325,28 @@ def capture(
     only). ``meta_default_device`` also makes tensors created without a device inside ``forward``
     meta ones (``torch.zeros(n)``); it costs a Python call per torch function, so it is the retry,
     not the default. A forward that raises becomes :class:`CaptureFailed`, naming the failing module.
+
+    ``train`` captures a training step instead: modules in training mode, forward with autograd,
+    then the backward of :func:`training_loss`; backward ops are attributed to the module call
+    whose forward created them and marked ``backward``.
     """
     kwargs = kwargs or {}
-    named = list(model.named_modules())
-    own = _unique([t for _, m in named for t in (*m._parameters.values(), *m._buffers.values()) if t is not None])
-    on_meta = all(t.is_meta for t in tensors((inputs, kwargs)))
-    params_meta = all(t.is_meta for t in own)
-    if on_meta and not params_meta:
-        state = _meta_state(model, dtype)
-        param_ids = {id(t) for t in state.values()}
-    else:
-        state = _meta_state(model, dtype) if dtype is not None and params_meta else None
-        param_ids = {id(t) for t in own}
-        if state is not None:
-            param_ids |= {id(t) for t in state.values()}
-    recorder = Capture({id(m): name for name, m in named}, param_ids, fast_shapes=on_meta)
+    parts = stand_ins(model, inputs, kwargs, dtype, train=train)
+    if train:
+        check_trainable(parts, model)
+    named = parts.named
+    recorder = Capture({id(m): name for name, m in named}, parts.param_ids, fast_shapes=parts.on_meta)
     recorder.modules = named
-    device = torch.device("meta") if on_meta and meta_default_device else contextlib.nullcontext()
+    recorder.tracker.autograd = train
+    device = torch.device("meta") if parts.on_meta and meta_default_device else contextlib.nullcontext()
     try:
-        with preserved(model, buffers=state is None), user_code(), eval_mode([m for _, m in named]), torch.no_grad(), \
-                recorder.tracker.hooks(), device, recorder:
-            if state is not None:
-                torch.func.functional_call(model, state, tuple(inputs), kwargs)
-            else:
-                model(*inputs, **kwargs)
+        with preserved(model, buffers=parts.state is None), user_code(), training_mode([m for _, m in named], train), \
+                torch.set_grad_enabled(train), recorder.tracker.hooks(), device, recorder:
+            output = parts.forward(model, inputs, kwargs)
+            if train:
+                training_loss(output).backward()
+    except CostlabError:
+        raise
     except (Exception, SystemExit) as err:  # noqa: BLE001 - the model's own code may raise anything
         raise CaptureFailed(err, recorder.tracker.current_call()) from err
     return recorder

@@ -1,22 +1,30 @@
-"""``costlab.profile``: resolve a model, capture one forward pass, and return its :class:`Report`."""
+"""``costlab.profile``: resolve a model, capture one forward pass (or a training step), and return its
+:class:`Report`; :func:`run_pass` is the meta-first, real-tensor-fallback runner ``costlab.memory`` shares."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import torch
 from torch import nn
 
 from costlab import dtypes
 from costlab.cost.capture import Capture, CaptureFailed, capture
+from costlab.cost.formulas import tensors
 from costlab.cost.report import Report
 from costlab.errors import CostlabError, ForwardError, exited, first_line
 from costlab.load import ExampleInputs, ModelSource, as_source, example_inputs_for
 from costlab.load.sites import sites_of
 from costlab.units import shapes_text
 
-__all__ = ["profile"]
+__all__ = ["profile", "run_pass", "Pass", "Attempt"]
+
+T = TypeVar("T")
+
+Attempt = Callable[[nn.Module, tuple[Any, ...], dict[str, Any], bool], T]
+"""``attempt(model, args, kwargs, meta_default_device)``: one pass, raising :class:`CaptureFailed`."""
 
 
 def profile(
@@ -26,6 +34,7 @@ def profile(
     inputs: Any = None,
     dtype: str | None = None,
     real: bool = False,
+    train: bool = False,
 ) -> Report:
     """Count what ``model`` costs for one forward pass at ``input_shape`` (or with ``inputs``).
 
@@ -40,47 +49,95 @@ def profile(
     (default: the model's own).
 
     The pass runs on the meta device (shapes only). If the model needs real values (``.item()``,
-    data-dependent control flow) it is run again on CPU with seeded random inputs, and
-    ``Report.notes`` says so; an error that is not about meta tensors (a wrong input shape) fails at
-    once. ``real=True`` skips the meta attempt. The model object is left as it was.
+    data-dependent control flow) it is run again on CPU with seeded random inputs (the caller's
+    random state left as it was), and ``Report.notes`` says so; an error that is not about meta
+    tensors (a wrong input shape) fails at once. ``real=True`` skips the meta attempt. The model
+    object is left as it was.
+
+    ``train=True`` counts a training step instead: modules in training mode, the forward with
+    autograd and the backward of the sum of the floating outputs (each backward op in the row of
+    the layer whose forward made it; ``OpRecord.backward`` marks them).
     """
     source = as_source(model)
     example = example_inputs_for(source, input_shape, inputs)
     float_dtype = dtypes.to_torch(dtypes.float_dtype(dtype)) if dtype is not None else None
-    notes: list[str] = []
-    if input_shape is None and example.note():
-        notes.append(str(example.note()))
 
-    recorder: Capture | None = None
-    captured_on = "meta"
-    built: nn.Module | None = None
+    def attempt(built: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], meta_default_device: bool) -> Capture:
+        on_meta = all(t.is_meta for t in tensors((args, kwargs)))
+        return capture(
+            built, args, kwargs, dtype=float_dtype if on_meta else None, meta_default_device=meta_default_device,
+            train=train,
+        )
+
+    done = run_pass(source, example, float_dtype, attempt, real=real, doing="profiled")
+    notes = ([str(example.note())] if input_shape is None and example.note() else []) + done.notes
+    return _report(source, example, done.model, done.result, done.captured_on, float_dtype, notes, train)
+
+
+@dataclass
+class Pass(Generic[T]):
+    """What :func:`run_pass` ran: the result, the model it was built as, where, and the notes."""
+
+    result: T
+    model: nn.Module
+    captured_on: str
+    notes: list[str]
+
+
+def run_pass(
+    source: ModelSource,
+    example: ExampleInputs,
+    float_dtype: torch.dtype | None,
+    attempt: Attempt[T],
+    *,
+    real: bool = False,
+    doing: str = "profiled",
+) -> Pass[T]:
+    """Run ``attempt(model, args, kwargs, meta_default_device)`` on the meta device, else for real.
+
+    On meta first without a default device (fast), then with tensors created inside ``forward``
+    on meta too. A failure that is about the meta device (``.item()``, data-dependent control
+    flow, an op without a meta kernel) means the model needs real values: it is built and run on
+    CPU with seeded random inputs, under ``fork_rng`` so the caller's random state is left as it
+    was, with a note that says so (``doing``: "profiled", "estimated"). Any other failure (a wrong
+    input shape) is reported at once, in torch's own words for a leaf layer. ``costlab profile``
+    and ``costlab memory`` share this, so they fall back alike.
+    """
+    from costlab.load.inputs import SEED
+
+    notes: list[str] = []
     meta_error: BaseException | None = None
     if not real:
         built = _build(source, meta=True)
-        meta_args, meta_kwargs = example.make(meta=True, float_dtype=float_dtype)
-        # first without a default device (fast); then with tensors created in forward on meta too
+        args, kwargs = example.make(meta=True, float_dtype=float_dtype)
         for default_device in (False, True):
             try:
-                recorder = capture(built, meta_args, meta_kwargs, dtype=float_dtype, meta_default_device=default_device)
-                break
+                return Pass(attempt(built, args, kwargs, default_device), built, "meta", notes)
             except CaptureFailed as failed:
                 if isinstance(failed.error, SystemExit):
                     raise ForwardError(f"{source.label} {exited(failed.error)} in forward") from None
                 meta_error = failed.error
                 if not _needs_values(failed.error):  # a wrong shape fails here, not after a real build
                     raise _forward_error(source, failed, example, _in_real_words(built, failed)) from None
-    if recorder is None:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
         built = _build(source, meta=False)
         if any(t.is_meta for t in built.parameters()):
             raise ForwardError(f"{source.label}: {first_line(meta_error)}") from None
         if meta_error is not None:
-            notes.append(f"needed real values on the meta device ({first_line(meta_error)}); profiled with real tensors on CPU")
-        captured_on = "cpu"
+            notes.append(
+                f"needed real values on the meta device ({first_line(meta_error)}); {doing} with real tensors on CPU "
+                f"(random inputs, seed {SEED})"
+            )
         if float_dtype is not None:
             notes.append("--dtype is applied on the meta device only; the real run used the model's own dtype")
-        recorder = _run_real(built, example, source)
-    assert built is not None
-    return _report(source, example, built, recorder, captured_on, float_dtype, notes)
+        args, kwargs = example.make()
+        try:
+            return Pass(attempt(built, args, kwargs, False), built, "cpu", notes)
+        except CaptureFailed as failed:
+            if isinstance(failed.error, SystemExit):
+                raise ForwardError(f"{source.label} {exited(failed.error)} in forward") from None
+            raise _forward_error(source, failed, example) from None
 
 
 def _needs_values(error: BaseException) -> bool:
@@ -106,22 +163,6 @@ def _build(source: ModelSource, meta: bool) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise ForwardError(f"{source.label} did not give an nn.Module (got {type(model).__name__})")
     return model
-
-
-def _run_real(model: nn.Module, example: ExampleInputs, source: ModelSource) -> Capture:
-    """The real-tensor pass, seeded (a data-dependent model gives the same numbers every run) with the
-    caller's global RNG state put back afterwards."""
-    from costlab.load.inputs import SEED
-
-    args, kwargs = example.make()
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(SEED)
-            return capture(model, args, kwargs)
-    except CaptureFailed as failed:
-        if isinstance(failed.error, SystemExit):
-            raise ForwardError(f"{source.label} {exited(failed.error)} in forward") from None
-        raise _forward_error(source, failed, example) from None
 
 
 def _forward_error(
@@ -161,6 +202,7 @@ def _report(
     captured_on: str,
     float_dtype: torch.dtype | None,
     notes: list[str],
+    train: bool = False,
 ) -> Report:
     named = recorder.modules or list(model.named_modules())
     seen: set[int] = set()
@@ -194,4 +236,5 @@ def _report(
         notes=notes,
         source_file=str(source.file) if source.file else None,
         sites={name: chain for name, module in named if (chain := sites_of(module))},
+        train=train,
     )

@@ -97,6 +97,8 @@ class Report:
     sites: dict[str, tuple[Site, ...]] = field(default_factory=dict, repr=False)
     """Where each module (by qualified name) was built, innermost call first, when costlab built the
     model with :func:`costlab.load.sites.wanted` (lint asks for it); empty otherwise."""
+    train: bool = False
+    """A training step (``profile --train``): the forward's ops and the backward's (``OpRecord.backward``)."""
 
     @cached_property
     def _op_values(self) -> list[tuple[int, ...]]:
@@ -158,6 +160,18 @@ class Report:
         sums = dict(zip(_FIELDS, map(sum, zip(*self._op_values))))
         return Costs(**{**sums, "params": self.params, "param_bytes": self.param_bytes})
 
+    def phases(self) -> dict[str, dict[str, int]]:
+        """MACs, FLOPs, bytes accessed and ops of the forward and of the backward (a training step)."""
+        keys = ("macs", "flops", "bytes_read", "bytes_written", "ops")
+        out = {phase: dict.fromkeys(keys, 0) for phase in ("forward", "backward")}
+        for op, values in zip(self.ops, self._op_values):
+            entry = out["backward" if op.backward else "forward"]
+            for key in keys:
+                entry[key] += values[_FIELDS.index(key)]
+        for entry in out.values():
+            entry["bytes_accessed"] = entry.pop("bytes_read") + entry.pop("bytes_written")
+        return out
+
     def by_category(self) -> dict[str, dict[str, int]]:
         """Ops, MACs, FLOPs and bytes accessed per kind of op, in the taxonomy's order
         (:data:`~costlab.cost.categories.CATEGORIES`); views and bare allocations are not ops."""
@@ -176,7 +190,7 @@ class Report:
 
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
         """The JSON contract (``schema_version`` 2); see the README."""
-        return {
+        data = {
             "schema_version": SCHEMA_VERSION,
             "model": self.model,
             "input_shapes": [list(s) for s in self.input_shapes],
@@ -189,6 +203,10 @@ class Report:
             "uncalled_modules": list(self.uncalled_modules),
             "notes": list(self.notes),
         }
+        if self.train:  # only a training step's JSON has these: a forward's stays as it always was
+            data["train"] = True
+            data["phases"] = self.phases()
+        return data
 
     def to_json(self, depth: int | None = None) -> str:
         """:meth:`to_dict` as the text ``costlab profile -f json`` writes (and baselines hold)."""

@@ -4,6 +4,12 @@ Global forward pre/post hooks keep a stack of module calls, each with its qualif
 depth, parent and the parameters it owns (counted on its first call only: a module called twice
 has two calls and its parameters once). It knows nothing about costs — the capture's dispatch mode
 asks it which call an op runs in, as ``torch.utils.module_tracker`` serves ``flop_counter``.
+
+In a training pass (``autograd = True``) it also knows where the backward is: autograd numbers
+every node it records (``Node._sequence_nr()``) and the engine says which node runs now
+(``torch._C._current_autograd_node()``), so each forward op notes the number of the node made
+for it, and a backward op belongs to the module call whose forward made its node — exact where
+torch's own ``ModuleTracker`` guesses from gradient hooks.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from costlab.cost.formulas import tensors
@@ -52,6 +59,10 @@ class ModuleTracker:
         self.calls: list[ModuleCall] = []
         self.stack: list[int] = []
         self._seen: set[int] = set()
+        self.autograd = False
+        """A training pass: attribute backward ops through the autograd nodes (see the module docstring)."""
+        self._node_calls: dict[int, int] = {}
+        self._last_backward = 0
 
     def _pre_hook(self, module: nn.Module, args: Any) -> None:
         parent = self.stack[-1] if self.stack else None
@@ -99,6 +110,30 @@ class ModuleTracker:
         """The innermost module call running now (0, the model, when none is)."""
         return self.stack[-1] if self.stack else 0
 
+    def where(self) -> tuple[int, bool]:
+        """The module call the op dispatched now belongs to, and whether it is a backward op.
+
+        Outside a training pass this is :attr:`current_index`, forward. In one, a forward op
+        notes the autograd node made for it (the last one numbered: autograd numbers a node just
+        before it dispatches the op); a backward op looks its running node up. Nodes made outside
+        any noted op (``AccumulateGrad`` of a parameter) belong to the previous backward op's call.
+        """
+        if not self.autograd:
+            return self.current_index, False
+        node = _current_node()
+        if node is None:
+            call = self.current_index
+            self._node_calls.setdefault(_next_sequence_nr() - 1, call)
+            return call, False
+        call = self._node_calls.get(node._sequence_nr(), self._last_backward)
+        self._last_backward = call
+        return call, True
+
     def current_call(self) -> ModuleCall | None:
         """The innermost module running now (used to name the layer when a forward fails)."""
         return self.calls[self.stack[-1]] if self.stack else None
+
+
+# private torch API, stable since torch 1.x: the autograd node running now, the next node number
+_current_node = torch._C._current_autograd_node
+_next_sequence_nr = torch._C._autograd._get_sequence_nr

@@ -83,6 +83,10 @@ class ModelResult:
     predicted_ms: float
     notes: tuple[str, ...] = ()
     """What the counting says about itself: real tensors needed, ops without a cost formula."""
+    peak_bytes: int | None = None
+    train_peak_bytes: int | None = None
+    """Peak memory (``costlab memory``) of inference and of a training step (forward + backward),
+    estimated for the device the report times on."""
 
     @property
     def latency(self) -> Measurement:
@@ -337,6 +341,7 @@ def _one_model(
         progress=progress,
     )
     linted = lint(report, settings=settings, timing=timing)
+    held = _peak_memory(spec, input_shape, dtype, device)
     prediction = roofline.predict(report, peaks.roofs())
     notes = list(report.notes)
     if report.unsupported_ops:
@@ -355,7 +360,23 @@ def _one_model(
         ),
         predicted_ms=prediction.predicted_ms,
         notes=tuple(notes),
+        peak_bytes=held[0],
+        train_peak_bytes=held[1],
     )
+
+
+def _peak_memory(spec: str, input_shape: str | None, dtype: str | None, device: str) -> tuple[int | None, int | None]:
+    """The inference and training peaks; None for a training step the model cannot take (no grad)."""
+    from costlab.cost.capture import NoBackward
+    from costlab.cost.memory import memory
+
+    estimate_for = "cuda" if device.startswith("cuda") else "cpu"
+    inference = memory(spec, input_shape, dtype=dtype, device=estimate_for).peak_bytes
+    try:
+        training: int | None = memory(spec, input_shape, dtype=dtype, device=estimate_for, train=True).peak_bytes
+    except NoBackward:
+        training = None
+    return inference, training
 
 
 def _family(spec: str) -> str:

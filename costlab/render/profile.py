@@ -65,7 +65,8 @@ def select_rows(rows: Sequence[LayerRecord], sort: str = "order", top: int | Non
 def header_line(report: Report) -> str:
     inputs = ", ".join(shape(s) for s in report.input_shapes)
     how = "shapes only, on the meta device" if report.captured_on == "meta" else f"real tensors on {report.captured_on}"
-    return f"{report.model} · input {inputs} · {report.dtype} · counted with {how}"
+    step = " · training step (forward + backward)" if report.train else ""
+    return f"{report.model} · input {inputs} · {report.dtype}{step} · counted with {how}"
 
 
 def _measured(timing: LayerTiming | None, row: LayerRecord) -> LayerTime | None:
@@ -137,6 +138,13 @@ def profile_table(
 ) -> RenderableType:
     """The per-layer table, the totals, the breakdown by category (and, with ``timing``, the time by kind)."""
     parts: list[RenderableType] = [_layer_table(report, rows, shown_of, timing, width), _summary(report)]
+    if report.train:
+        phases = report.phases()
+        parts.append(Text.assemble(*(
+            piece for phase in ("forward", "backward") for piece in (
+                (f"{'  ' if phase == 'backward' else ''}{phase} ", "dim"), f"{human(phases[phase]['macs'])} MACs, ",
+                f"{human(phases[phase]['flops'])} FLOPs, {human(phases[phase]['bytes_accessed'], 'B')}")
+        )))
     if timing is not None:
         spec = timing.latency.spec
         parts.append(

@@ -91,7 +91,7 @@ def _setup(data: ReportData) -> str:
 def intro(data: ReportData) -> str:
     """One sentence: what was counted, what was measured, where and when."""
     return (
-        f"Params, MACs and memory access counted by costlab; latency measured on {_setup(data)} "
+        f"Params, MACs, memory access and peak memory counted by costlab; latency measured on {_setup(data)} "
         f"on {_date(data.created_at)}: the median over at least 10 timed runs after warm-up, "
         f"{data.min_time_s:g} s of runs per model, batch {data.models[0].latency.spec.batch if data.models else 1}."
     )
@@ -128,12 +128,15 @@ SUMMARY_HEADERS = (
     "Params",
     "MACs",
     "Memory access",
+    "Peak memory",
+    "Training peak",
     "Latency",
     "IQR",
     "Throughput",
     "Roofline",
 )
-"""The summary table's columns before one column per lint rule (``Latency`` is the median; ``Roofline``
+"""The summary table's columns before one column per lint rule (``Peak memory`` and ``Training peak``
+the bytes held at once, as ``costlab memory`` estimates them; ``Latency`` is the median; ``Roofline``
 the latency the roofline predicts from the counts and the machine's peaks)."""
 
 
@@ -146,6 +149,8 @@ def summary_cells(model: ModelResult) -> list[Cell]:
         Cell(human(model.totals.params), True, value=model.totals.params),
         Cell(human(model.totals.macs), True, value=model.totals.macs),
         Cell(human(model.totals.bytes_accessed, "B"), True, value=model.totals.bytes_accessed),
+        _bytes_cell(model.peak_bytes, "inference: parameters, inputs and every activation held at once"),
+        _bytes_cell(model.train_peak_bytes, "a training step: forward with autograd, then the backward"),
         Cell(
             duration(model.median_ms),
             True,
@@ -165,6 +170,12 @@ def summary_cells(model: ModelResult) -> list[Cell]:
                  len(findings))
         )
     return cells
+
+
+def _bytes_cell(value: int | None, tooltip: str) -> Cell:
+    if value is None:
+        return Cell("–", True, "muted", "not estimated: nothing in the model requires grad")
+    return Cell(human(value, "B"), True, "", tooltip, value)
 
 
 def _severity_rank(severity: str) -> int:

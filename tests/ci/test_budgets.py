@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from costlab.ci.budgets import LatencyBudget, Limit, load_budgets
+from costlab.ci.budgets import LatencyBudget, Limit, MemoryBudget, load_budgets
 from costlab.config import ConfigError, load_config
 from tests.ci.helpers import budgets_of, config_error, write_config
 
@@ -140,3 +140,34 @@ def test_the_old_name_of_bytes_accessed_is_refused_with_the_new_one(in_tmp: Path
     assert message == (
         "costlab.toml: [[budget]] #1: max_mac_bytes is now max_bytes_accessed (memory access is called bytes_accessed)"
     )
+
+
+def test_a_memory_budget_parses(in_tmp: Path) -> None:
+    (inference, training) = budgets_of(in_tmp, """
+        [[budget]]
+        model = "mobilenet_v2"
+        max_peak_bytes = "12 GB"
+
+        [[budget]]
+        name = "train"
+        model = "mobilenet_v2"
+        max_peak_bytes = "11.5 GiB"
+        train = true
+        optimizer = "adam"
+    """)
+    assert inference.memory == MemoryBudget(12e9)
+    assert training.memory == MemoryBudget(11.5 * 2**30, train=True, optimizer="adam")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('max_macs = 1\ntrain = true', 'train: applies to a memory budget only; add max_peak_bytes (e.g. "12 GB")'),
+        ('max_peak_bytes = "1 GB"\ntrain = "yes"', "train: true or false, not 'yes'"),
+        ('max_peak_bytes = "1 GB"\ntrain = true\noptimizer = "lion"', "optimizer: one of sgd, adam, adamw, not 'lion'"),
+        ('max_peak_bytes = "1 GB"\noptimizer = "adam"', "optimizer: an optimizer steps after a backward: add train = true"),
+        ('max_peak_bytes = "12 ms"', 'max_peak_bytes: "12 ms" is a time, not a size in bytes; write e.g. "12 MB"'),
+    ],
+)
+def test_malformed_memory_budgets(in_tmp: Path, entry: str, message: str) -> None:
+    assert config_error(in_tmp, f'[[budget]]\nmodel = "resnet18"\n{entry}\n') == f"costlab.toml: [[budget]] #1 {message}"

@@ -162,8 +162,32 @@ def test_latency_relative_to_a_model_timed_in_the_same_run(in_tmp: Path, monkeyp
     # limit 8 ms · 1.10 = 8.8 ms; 9 / 8 - 1 = +12.5%
     assert (relative.value, relative.reference, relative.limit) == (9.0, 8.0, pytest.approx(8.8))
     assert relative.status == "breach" and relative.basis == "latency_baseline_model"
-    assert relative.message == "tiny: latency_ms 9 ms > 8.8 ms (+12.5% vs mobilenet_v2 8 ms, allowed +10%) [batch 4, threads 1]"
+    assert relative.message == "tiny: latency_ms 9.00 ms > 8.80 ms (+12.5% vs mobilenet_v2 8.00 ms, allowed +10%) [batch 4, threads 1]"
     # absolute: 9 ms > 8 ms, +12.5%
-    assert absolute.message == "tiny again: latency_ms 9 ms > 8 ms (+12.5%) [batch 4, threads 1]"
+    assert absolute.message == "tiny again: latency_ms 9.00 ms > 8.00 ms (+12.5%) [batch 4, threads 1]"
     # each model timed once, with the entry's device, batch and threads
     assert sorted(calls) == [("mobilenet_v2", None, "cpu", 4, 1), ("tiny_net.py", None, "cpu", 4, 1)]
+
+
+def test_memory_budget_on_the_training_peak(in_tmp: Path) -> None:
+    # tiny_net's training step for CUDA (tests/cost/test_memory.py): 188,928 B; with Adam its state
+    # (2 × 6,656) joins the peak: 202,240 B
+    result = check(in_tmp, """
+        [[budget]]
+        name = "tiny"
+        model = "TINY"
+        max_peak_bytes = "200 KB"
+        train = true
+
+        [[budget]]
+        name = "tiny+adam"
+        model = "TINY"
+        max_peak_bytes = "200 KB"
+        train = true
+        optimizer = "adam"
+    """)
+    plain, adam = result.outcomes
+    assert (plain.metric, plain.value, plain.status, plain.unit) == ("peak_bytes", 188_928, "ok", "B")
+    assert plain.message == "tiny: peak_bytes 188.9 KB ≤ 200.0 KB (-5.5%) [training]"
+    assert (adam.value, adam.status) == (202_240, "breach")
+    assert adam.message == "tiny+adam: peak_bytes 202.2 KB > 200.0 KB (+1.1%) [training + adam]"

@@ -38,7 +38,7 @@ def test_predicted_latency_from_a_committed_calibration(in_tmp: Path) -> None:
     assert ok.metric == "predicted_latency_ms" and ok.status == "ok"
     assert ok.value == pytest.approx(0.1088112) and ok.limit == pytest.approx(0.2)
     assert over.status == "breach" and over.delta == pytest.approx(0.1088112 / 0.1 - 1)
-    assert "predicted_latency_ms 109 µs > 100 µs (+8.8%)" in over.message
+    assert "predicted_latency_ms 108.8 µs > 100.0 µs (+8.8%)" in over.message
     again = check(in_tmp, body).outcomes  # deterministic: the same numbers on every run
     assert [o.value for o in again] == [ok.value, over.value]
 

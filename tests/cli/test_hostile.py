@@ -141,6 +141,12 @@ CASES: list[tuple[str, list[str], int, str]] = [
     # -- calibrate and predict -----------------------------------------------------------------------
     ("calibrate unknown device", ["calibrate", "--device", "tpu"], 2, "unknown device 'tpu'"),
     ("calibrate dtype", ["calibrate", "--dtype", "int8"], 2, "unknown dtype 'int8'"),
+    ("memory optimizer without train", ["memory", "tiny_net.py", "--optimizer", "adam"], 2, "add --train"),
+    ("memory unknown optimizer", ["memory", "tiny_net.py", "--train", "--optimizer", "lamb"], 2, "'lamb' is not known"),
+    ("memory fit zero", ["memory", "tiny_net.py", "--fit", "0"], 2, "no memory at all"),
+    ("memory fit not bytes", ["memory", "tiny_net.py", "--fit", "12XB"], 2, "not a size in bytes"),
+    ("memory unknown device", ["memory", "tiny_net.py", "--device", "tpu"], 2, "'tpu' is not known"),
+    ("memory zero input", ["memory", "tiny_net.py", "-i", "0x3"], 2, "every size must be a positive integer"),
     ("predict unknown model", ["predict", "nope", "--no-calibrate"], 2, "unknown zoo model 'nope'"),
     ("predict without a calibration", ["predict", "tiny_net.py", "--no-calibrate"], 2, "no calibration"),
     ("predict bad input", ["predict", "tiny_net.py", "-i", "1x", "--no-calibrate"], 2, "malformed input shape"),

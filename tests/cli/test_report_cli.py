@@ -134,6 +134,8 @@ def test_html_holds_every_section_and_the_numbers(made):
     row = re.search(r'<tr><td><a href="#model-tiny_net-py">tiny_net.py</a></td>(.*?)</tr>', summary).group(1)
     for number in (">1×3×32×32<", ">1.39 K<", ">1.40 M<", ">214.5 KB<"):
         assert number in row
+    # its peak memory on cpu (tests/cost/test_memory.py): inference 116,160 B, a training step 186,376 B
+    assert ">116.2 KB<" in row and ">186.4 KB<" in row
     # dw_net.py: params 72 + 64 = 136; MACs 18,432 + 16,384 = 34,816
     row = re.search(r'<tr><td><a href="#model-dw_net-py">dw_net.py</a></td>(.*?)</tr>', summary).group(1)
     for number in (">1×8×16×16<", ">136<", ">34.8 K<"):
