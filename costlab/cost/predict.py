@@ -416,16 +416,6 @@ def op_times_s(ops: list[OpRecord], calibration: Calibration) -> tuple[np.ndarra
     return times, kinds, unmodelled
 
 
-def _row_of_call(report: Report, row_calls: set[int]) -> list[int | None]:
-    rows: list[int | None] = []
-    for call in report.calls:
-        if call.index in row_calls:
-            rows.append(call.index)
-        else:
-            rows.append(rows[call.parent] if call.parent is not None else None)
-    return rows
-
-
 def predict_latency(report: Report, calibration: Calibration, depth: int | None = None) -> LatencyPrediction:
     """Price every op of ``report`` with ``calibration`` and add the rows up (see the module docstring)."""
     if report.dtype != calibration.dtype:
@@ -435,7 +425,7 @@ def predict_latency(report: Report, calibration: Calibration, depth: int | None 
         )
     times, kinds, unmodelled = op_times_s(report.ops, calibration)
     rows = report.layers(depth)
-    row_of = _row_of_call(report, {row.call for row in rows}) if report.calls else []
+    row_of = report.row_of_calls(rows)
     row_s: Counter[int | None] = Counter()
     by_kind: Counter[str] = Counter()
     for op, kind, seconds in zip(report.ops, kinds, times.tolist()):

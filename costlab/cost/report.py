@@ -9,6 +9,7 @@ its parameters once. Renderers and lint rules read a Report; they never recomput
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -151,6 +152,18 @@ class Report:
                 )
             )
         return records
+
+    def row_of_calls(self, rows: Iterable[LayerRecord]) -> list[int | None]:
+        """For each module call, the row of ``rows`` (by ``call``) it is rolled into: itself, or its
+        nearest ancestor with a row; None when no ancestor has one."""
+        row_calls = {row.call for row in rows}
+        row_of: list[int | None] = []
+        for call in self.calls:
+            if call.index in row_calls:
+                row_of.append(call.index)
+            else:
+                row_of.append(row_of[call.parent] if call.parent is not None else None)
+        return row_of
 
     # -- totals -------------------------------------------------------------------------------
 

@@ -278,17 +278,6 @@ def _check_aligned(report: Report, calls: list[ModuleCall], label: str) -> None:
         )
 
 
-def _row_of_call(report: Report, row_calls: set[int]) -> list[int | None]:
-    """For each module call, the row it is rolled into: itself or its nearest ancestor with a row."""
-    rows: list[int | None] = []
-    for call in report.calls:
-        if call.index in row_calls:
-            rows.append(call.index)
-        else:
-            rows.append(rows[call.parent] if call.parent is not None else None)
-    return rows
-
-
 # ------------------------------------------------------------------------------------------------
 # Public entry points
 # ------------------------------------------------------------------------------------------------
@@ -336,7 +325,7 @@ def _aggregate(report: Report, depth: int | None, latency: Measurement, passes: 
     first = passes[0]
     op_ms = [statistics.median(run.op_times_s[i] for run in passes) * 1e3 for i in range(len(first.op_calls))]
     rows = report.layers(depth)
-    row_of = _row_of_call(report, {row.call for row in rows})
+    row_of = report.row_of_calls(rows)
     row_ms: Counter[int | None] = Counter()
     kind_ms: Counter[str] = Counter()
     by_op: Counter[str] = Counter()
