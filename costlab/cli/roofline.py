@@ -85,7 +85,8 @@ def roofline(
             report = costlab.profile(model, inputs=example, dtype=dtype)
             roofs = _roofs(spec, "cpu", report.dtype, threads)
         common.note(report.notes)
-        predicted = common.predicted_beside(report, depth, timing, threads=threads)
+        # a spec sheet's roofs are another device's: this machine's calibration has nothing to say beside them
+        predicted = common.predicted_beside(report, depth, timing, threads=threads) if spec is None or timing else None
         prediction = rl.predict(report, roofs, depth)
         chart = rl.chart(prediction, timing.measured() if timing is not None else None)
         renderers = {

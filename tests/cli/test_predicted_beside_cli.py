@@ -156,6 +156,12 @@ def test_roofline_without_a_device_shows_the_calibrated_beside_the_roofline(cach
     assert all(layer["calibrated_error"] is None for layer in data["layers"])
 
 
+def test_roofline_of_a_spec_sheet_has_no_calibrated_prediction(cache: Path) -> None:
+    store_fake_calibration()  # this CPU's: nothing to say about an H100's roofs
+    result = ok("roofline", TINY, "--spec", "h100-sxm", "--threads", "1", "-f", "json")
+    assert "calibrated_ms" not in json.loads(result.stdout) and "calibrat" not in result.stderr
+
+
 def test_roofline_without_a_calibration_or_with_a_corrupt_one_notes_it(cache: Path) -> None:
     result = ok("roofline", TINY, "--threads", "1", "-f", "json")
     one_note(result.stderr, "to see predicted beside the roofline")
