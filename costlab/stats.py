@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["quantile", "ranks", "spearman", "geomean"]
+__all__ = ["quantile", "ranks", "spearman", "geomean", "relative_error"]
 
 
 def quantile(sorted_values: Sequence[float], q: float) -> float:
@@ -72,3 +72,15 @@ def geomean(values: Sequence[float]) -> float:
     if not values or min(values) <= 0:
         raise ValueError("geomean needs positive values")
     return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def relative_error(predicted: float, measured: float | None) -> float | None:
+    """How far a prediction is from its measurement: ``predicted / measured − 1`` (None when nothing
+    was measured, or the measurement is not positive).
+
+    >>> round(relative_error(12.0, 10.0), 9), round(relative_error(9.2, 10.0), 9), relative_error(1.0, 0.0)
+    (0.2, -0.08, None)
+    """
+    if measured is None or not measured > 0:
+        return None
+    return predicted / measured - 1

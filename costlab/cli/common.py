@@ -26,8 +26,11 @@ from costlab.errors import CostlabError
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
+    from costlab.cost.report import Report
     from costlab.files import Output
     from costlab.progress import Progress
+    from costlab.timing.calibrations import PredictedTimes
+    from costlab.timing.layers import LayerTiming
 
 __all__ = [
     "ModelArg",
@@ -51,6 +54,7 @@ __all__ = [
     "user_errors",
     "warn",
     "note",
+    "predicted_beside",
     "progress_bar",
     "UsageError",
 ]
@@ -295,6 +299,32 @@ def unsupported_warning(unsupported: Mapping[str, int], strict: bool) -> list[st
     listed = ", ".join(f"{op} ×{count}" for op, count in sorted(unsupported.items()))
     tail = "" if strict else " (--strict fails on this)"
     return [f"no cost formula for {listed}: counted as zero and listed in unsupported_ops{tail}"]
+
+
+def predicted_beside(
+    report: Report,
+    depth: int | None,
+    timing: LayerTiming | None = None,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+) -> PredictedTimes | None:
+    """The calibrated prediction of ``report`` beside ``timing`` (on its device, dtype and thread
+    count; without one, on ``device`` at ``threads``, None: torch's current), from the cache only —
+    never calibrated here. None, and a note saying how to calibrate, when none is cached."""
+    from costlab.timing.calibrations import cached_prediction, predicted_times
+
+    if timing is not None:
+        spec = timing.latency.spec
+        device, dtype, used = spec.device, spec.dtype, spec.threads
+    else:
+        import torch
+
+        dtype, used = report.dtype, threads if threads is not None else torch.get_num_threads()
+    beside = "measured" if timing is not None else "the roofline"
+    prediction, why = cached_prediction(report, depth, device, dtype, used, beside)
+    note([why] if why else [])
+    return predicted_times(prediction, timing) if prediction is not None else None
 
 
 def option_value(value: Any) -> Any:

@@ -57,7 +57,8 @@ def profile(
 
     Counts one forward pass on the meta device (shapes only: no compute, no memory), falling
     back to real tensors on CPU when the model needs real values. With --device, the model also
-    runs for real there and every layer gets its measured time beside its counts. With --train,
+    runs for real there and every layer gets its measured time beside its counts, and — when the
+    device is calibrated (`costlab calibrate`, cached) — its predicted time and error. With --train,
     a training step: each layer's row holds its forward and its backward.
     """
     with common.user_errors():
@@ -75,7 +76,7 @@ def profile(
         report = run_profile(model, input, dtype=dtype, real=real, train=train)
         common.note(report.notes)
         common.warn(common.unsupported_warning(report.unsupported_ops, strict))
-        timing = None
+        timing = predicted = None
         if device is not None:
             from costlab.timing.layers import measure_layers
 
@@ -85,6 +86,7 @@ def profile(
                     threads=threads, min_time_s=min_time, progress=progress,
                 )
             common.warn(timing.latency.warnings)
+            predicted = common.predicted_beside(report, depth, timing)
         every_row = report.layers(depth)
         rows = render.select_rows(every_row, sort_field, top)
         common.emit(
@@ -92,11 +94,11 @@ def profile(
             target,
             {
                 "table": lambda width: render.profile_table(
-                    report, rows, width=width, shown_of=len(every_row), timing=timing
+                    report, rows, width=width, shown_of=len(every_row), timing=timing, predicted=predicted
                 ),
-                "json": lambda width: render.profile_json(report, depth, rows, timing),
-                "csv": lambda width: render.profile_csv(rows, timing),
-                "md": lambda width: render.profile_markdown(report, rows, timing),
+                "json": lambda width: render.profile_json(report, depth, rows, timing, predicted),
+                "csv": lambda width: render.profile_csv(rows, timing, predicted),
+                "md": lambda width: render.profile_markdown(report, rows, timing, predicted),
             },
             protected,
         )

@@ -54,7 +54,9 @@ def report(
     requests), DIR/report.md with its figures in DIR/figures/ (for GitHub), and a marker file; DIR
     is replaced only when it is empty or an earlier report. -o page.html writes the page alone.
     Every model is counted, linted and timed on --device (whole-model latency and the time per kind
-    of work, in one measurement), and its layers are drawn on the device's roofline.
+    of work, in one measurement), and its layers are drawn on the device's roofline. When the device
+    is calibrated (`costlab calibrate`, cached; a report never calibrates), each model's calibrated
+    predicted latency and its error stand beside the measured one, per model and per layer.
     """
     with common.user_errors():
         from costlab.publish.collect import QUICK_MIN_TIME_S, collect, expand_models
@@ -84,6 +86,7 @@ def report(
                 progress=progress,
             )
         _warn_noisy(data)
+        common.note([data.calibration_note] if data.calibration_note else [])
         files = _render(data, with_markdown=output_dir is not None)
         if page is not None:
             page.write(files["index.html"], protected)

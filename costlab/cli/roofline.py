@@ -47,8 +47,9 @@ def roofline(
     With --device the layers are timed there (dots at their achieved FLOP/s) against that device's
     measured roofs (`costlab machine`, cached). Without it the chart is predicted from the counts
     alone: every layer sits on its roof, for this machine's CPU peaks (cached, else measured now)
-    or, with --spec, a GPU's spec sheet. The table puts the roofline-predicted latency,
-    max(FLOPs / peak, bytes / bandwidth) per layer, beside the measured one. The chart is written
+    or, with --spec, a GPU's spec sheet. The table puts the roofline's latency, max(FLOPs / peak,
+    bytes / bandwidth) per layer, and — when the device is calibrated (`costlab calibrate`, cached) —
+    the calibrated prediction and its error beside the measured one. The chart is written
     with -o chart.png (or .svg), or --figure beside a table.
     """
     with common.user_errors():
@@ -84,12 +85,14 @@ def roofline(
             report = costlab.profile(model, inputs=example, dtype=dtype)
             roofs = _roofs(spec, "cpu", report.dtype, threads)
         common.note(report.notes)
+        # a spec sheet's roofs are another device's: this machine's calibration has nothing to say beside them
+        predicted = common.predicted_beside(report, depth, timing, threads=threads) if spec is None or timing else None
         prediction = rl.predict(report, roofs, depth)
         chart = rl.chart(prediction, timing.measured() if timing is not None else None)
         renderers = {
-            "table": lambda width: render.roofline_table(prediction, width, timing, top),
-            "json": lambda width: render.roofline_json(prediction, timing),
-            "csv": lambda width: render.roofline_csv(prediction, timing),
+            "table": lambda width: render.roofline_table(prediction, width, timing, top, predicted),
+            "json": lambda width: render.roofline_json(prediction, timing, predicted),
+            "csv": lambda width: render.roofline_csv(prediction, timing, predicted),
             "png": lambda width: roofline_image(chart, "png", labels=labels),
             "svg": lambda width: roofline_image(chart, "svg", labels=labels),
         }

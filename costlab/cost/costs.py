@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from costlab.units import duration, human
+from costlab.units import duration, format_delta, human
 
 __all__ = ["Intensity", "Costs", "Column", "COLUMNS", "COLUMN", "BUDGETED", "SORTABLE", "RENAMED", "renamed_hint"]
 
@@ -71,7 +71,8 @@ class Column:
     header: str
     words: str
     unit: str = ""
-    """``""`` a count, ``B`` bytes, ``ms`` a duration, ``%`` a share (a fraction shown as a percentage)."""
+    """``""`` a count, ``B`` bytes, ``ms`` a duration, ``%`` a share (a fraction shown as a percentage),
+    ``Δ%`` a signed relative change (``+20.0%``: a prediction's error; None shows as ``–``)."""
     budget: str | None = None
     table: bool = True
     sortable: bool = True
@@ -84,8 +85,10 @@ class Column:
     def text(self, value: float, *, total: bool = False) -> str:
         """The table cell: ``300.8 M``, ``173.1 MB``, ``3.6``, ``4.56 ms``, ``12.5%``, or ``–`` for a
         zero that means "none" (never in a ``total`` row)."""
-        if self.dash_zero and not value and not total:
+        if value is None or (self.dash_zero and not value and not total):
             return "–"
+        if self.unit == "Δ%":
+            return format_delta(value)
         if self.unit == "ms":
             return duration(value)
         if self.unit == "%":
@@ -95,7 +98,9 @@ class Column:
         return human(value, self.unit)
 
     def raw(self, value: float) -> str:
-        """The CSV cell: integers whole, floats to :attr:`significant` digits."""
+        """The CSV cell: integers whole, floats to :attr:`significant` digits (None: empty)."""
+        if value is None:
+            return ""
         return f"{value:.{self.significant}g}" if isinstance(value, float) else str(value)
 
 

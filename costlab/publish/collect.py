@@ -12,6 +12,9 @@
 3. :func:`costlab.lint` checks G1–G4 on the counts, with the measured time shares as evidence.
 4. :func:`costlab.cost.roofline.predict` and :func:`~costlab.cost.roofline.chart` place its layers, at their
    measured times, under the device's roofs (:func:`costlab.timing.machine.machine_peaks`, cached).
+5. When the device is calibrated at the report's dtype and thread count (cached: a report never
+   calibrates), :func:`costlab.cost.predict.predict_latency` predicts it, per layer and whole, beside
+   what was measured; else :attr:`ReportData.calibration_note` says how to calibrate.
 
 Across the models: the Spearman rank correlation of latency with MACs, FLOPs, memory access and
 params (:class:`Correlation`), and the pair with about equal MACs and the most unequal latency
@@ -37,7 +40,9 @@ from costlab.units import shapes_text
 if TYPE_CHECKING:
     from costlab.cost.report import Report, Totals
     from costlab.cost.roofline import RooflineChart
+    from costlab.cost.predict import Calibration
     from costlab.rules import Finding, LintSettings
+    from costlab.timing.calibrations import PredictedTimes
     from costlab.timing.layers import CategoryTime, LayerTiming
     from costlab.timing.machine import MachinePeaks
     from costlab.timing.measure import Measurement
@@ -87,6 +92,9 @@ class ModelResult:
     train_peak_bytes: int | None = None
     """Peak memory (``costlab memory``) of inference and of a training step (forward + backward),
     estimated for the device the report times on."""
+    calibrated: PredictedTimes | None = None
+    """The calibrated predicted latency beside the measured one, per layer and whole (None: no
+    calibration cached; ``predicted_ms`` above is the roofline's)."""
 
     @property
     def latency(self) -> Measurement:
@@ -160,6 +168,8 @@ class ReportData:
     correlations: tuple[Correlation, ...]
     contrast: Contrast | None
     command: str = ""
+    calibration_note: str = ""
+    """Why no model has a calibrated prediction, and how to make one (empty when they have)."""
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -265,7 +275,10 @@ def collect(
     from costlab import dtypes
     from costlab.config import load_config
     from costlab.cost.profile import profile
+    import torch
+
     from costlab.rules import settings_from_config
+    from costlab.timing.calibrations import cached_calibration
     from costlab.timing.devices import resolve_device, resolve_dtype
     from costlab.timing.machine import machine_peaks
 
@@ -284,13 +297,18 @@ def collect(
     dtype_name = counted[0].dtype
     notify(progress, 0.05, f"peaks of {target} (cached, or measured: a few seconds)")
     peaks = machine_peaks(str(target), dtype_name, threads)
+    # the timing's own thread count (fixed_threads(None) keeps torch's): the cache key holds it
+    calibration, calibration_note = cached_calibration(
+        str(target), dtype_name, threads if threads is not None else torch.get_num_threads()
+    )
 
     results = []
     for index, (spec, report) in enumerate(zip(specs, counted)):
         base = 0.1 + 0.9 * index / len(specs)
         step = part(progress, base, base + 0.9 / len(specs), f"timing {report.model}")
         results.append(
-            _one_model(spec, input_shape, report, str(target), dtype, threads, min_time_s, settings, peaks, step)
+            _one_model(spec, input_shape, report, str(target), dtype, threads, min_time_s, settings, peaks, step,
+                       calibration)
         )
     notify(progress, 1.0, "done")
     return ReportData(
@@ -311,6 +329,7 @@ def collect(
             [m.totals.bytes_accessed for m in results],
         ),
         command=command,
+        calibration_note=calibration_note or "",
     )
 
 
@@ -325,9 +344,12 @@ def _one_model(
     settings: LintSettings,
     peaks: MachinePeaks,
     progress: Progress | None,
+    calibration: Calibration | None = None,
 ) -> ModelResult:
     from costlab.cost import roofline
+    from costlab.cost.predict import predict_latency
     from costlab.rules import lint
+    from costlab.timing.calibrations import predicted_times
     from costlab.timing.layers import measure_layers
 
     timing = measure_layers(
@@ -362,6 +384,7 @@ def _one_model(
         notes=tuple(notes),
         peak_bytes=held[0],
         train_peak_bytes=held[1],
+        calibrated=predicted_times(predict_latency(report, calibration), timing) if calibration is not None else None,
     )
 
 

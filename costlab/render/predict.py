@@ -17,10 +17,12 @@ from rich.text import Text
 
 from costlab.cost.categories import label as kind_label
 from costlab.render.layout import Col, build_table
-from costlab.units import duration, human, shapes_text
+from costlab.stats import relative_error
+from costlab.units import duration, format_delta, human, shapes_text
 
 if TYPE_CHECKING:
     from costlab.cost.predict import Calibration, LatencyPrediction
+    from costlab.timing.calibrations import PredictedTimes
     from costlab.timing.layers import LayerTiming
 
 __all__ = [
@@ -32,6 +34,9 @@ __all__ = [
     "prediction_csv",
     "prediction_markdown",
     "error_text",
+    "calibrated_columns",
+    "calibrated_cells",
+    "calibrated_note",
     "SCHEMA_VERSION",
 ]
 
@@ -40,7 +45,8 @@ SCHEMA_VERSION = 1
 
 def error_text(predicted_ms: float, measured_ms: float) -> str:
     """``+4.2%``: how far the prediction is from the measurement (– when nothing was measured)."""
-    return f"{predicted_ms / measured_ms - 1:+.1%}" if measured_ms > 0 else "–"
+    error = relative_error(predicted_ms, measured_ms)
+    return format_delta(error) if error is not None else "–"
 
 
 def _note(table: Any, note: str) -> Group:
@@ -200,3 +206,44 @@ def prediction_markdown(pred: LatencyPrediction, timing: LayerTiming | None = No
     lines += ["", f"Model: {duration(pred.ops_ms)} in ops + {duration(pred.overhead_ms)} framework overhead. "
               f"Calibration: {pred.calibration.label}."]
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------
+# The calibrated prediction as columns of another table (roofline)
+# ------------------------------------------------------------------------------------------------
+
+def calibrated_columns(predicted: PredictedTimes | None) -> list[Col]:
+    """"Predicted" (the calibrated prediction) and, beside a measurement, its "Error"."""
+    if predicted is None:
+        return []
+    from costlab.timing.calibrations import PREDICTED_COLUMNS
+
+    guess, error = PREDICTED_COLUMNS
+    columns = [Col(guess.header, True, guess.text(predicted.model.predicted_ms))]
+    if predicted.model.measured_ms is not None:
+        columns.append(Col(error.header, True, error.text(predicted.model.predicted_error), drop=6))
+    return columns
+
+
+def calibrated_cells(predicted: PredictedTimes | None, call: int) -> list[str]:
+    """A row's cells under :func:`calibrated_columns` (– for a row without a prediction)."""
+    if predicted is None:
+        return []
+    from costlab.timing.calibrations import PREDICTED_COLUMNS
+
+    guess, error = PREDICTED_COLUMNS
+    row = predicted.row(call)
+    cells = [guess.text(row.predicted_ms if row is not None else None)]
+    if predicted.model.measured_ms is not None:
+        cells.append(error.text(row.predicted_error if row is not None else None))
+    return cells
+
+
+def calibrated_note(predicted: PredictedTimes | None) -> str:
+    """A line under a table with :func:`calibrated_columns`: what Predicted is, and its calibration."""
+    if predicted is None:
+        return ""
+    beside = "; Error = Predicted / Measured − 1" if predicted.model.measured_ms is not None else ""
+    return (f"\nPredicted = each op priced by its kind's calibrated kernel model, plus the framework overhead for "
+            f"the model{beside} (calibration: {predicted.calibration.label})")
+

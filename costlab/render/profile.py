@@ -1,8 +1,9 @@
 """``costlab profile`` output: the per-layer table (rich), JSON, CSV and Markdown.
 
 Every number column comes from :data:`costlab.cost.costs.COLUMNS` (and, with ``--device``,
-:data:`costlab.timing.layers.TIME_COLUMNS`): a column added there appears in all four formats.
-Renderers format; they never compute a cost.
+:data:`costlab.timing.layers.TIME_COLUMNS`, then — when a calibration is cached —
+:data:`costlab.timing.calibrations.PREDICTED_COLUMNS`): a column added there appears in all four
+formats. Renderers format; they never compute a cost.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from costlab.units import duration, human, shape, shape_text
 
 if TYPE_CHECKING:
     from costlab.cost.report import LayerRecord, Report
-    from costlab.timing.layers import LayerTime, LayerTiming
+    from costlab.timing.calibrations import PredictedTimes
+    from costlab.timing.layers import LayerTiming
 
 __all__ = [
     "SORT_FIELDS",
@@ -35,6 +37,7 @@ __all__ = [
     "profile_json",
     "profile_csv",
     "profile_markdown",
+    "predicted_line",
 ]
 
 SORT_FIELDS = ("order", *SORTABLE)
@@ -43,10 +46,16 @@ _DROP = {"elementwise_ops": 3, "intensity": 4}
 """On a narrow terminal the table leaves out Output, Type, then these (the rest always show)."""
 
 
-def _time_columns() -> tuple[Column, ...]:
+def _time_columns(predicted: PredictedTimes | None = None) -> tuple[Column, ...]:
+    """The measured columns: time and share, the calibrated prediction and its error (when there is
+    one) beside them, then the achieved rates."""
     from costlab.timing.layers import TIME_COLUMNS
 
-    return TIME_COLUMNS
+    if predicted is None:
+        return TIME_COLUMNS
+    from costlab.timing.calibrations import PREDICTED_COLUMNS
+
+    return (*TIME_COLUMNS[:2], *PREDICTED_COLUMNS, *TIME_COLUMNS[2:])
 
 
 def display_name(row: LayerRecord) -> str:
@@ -69,28 +78,51 @@ def header_line(report: Report) -> str:
     return f"{report.model} · input {inputs} · {report.dtype}{step} · counted with {how}"
 
 
-def _measured(timing: LayerTiming | None, row: LayerRecord) -> LayerTime | None:
-    return timing.by_call().get(row.call) if timing is not None else None
+def _measured(
+    timing: LayerTiming | None, row: LayerRecord, predicted: PredictedTimes | None = None
+) -> dict[str, Any] | None:
+    """The row's measured numbers (and predicted time and error), keyed as :func:`_time_columns`."""
+    layer = timing.by_call().get(row.call) if timing is not None else None
+    if layer is None:
+        return None
+    values = {c.key: getattr(layer, c.key) for c in _time_columns()}
+    guess = predicted.row(row.call) if predicted is not None else None
+    if guess is not None:
+        values.update(predicted_ms=guess.predicted_ms, predicted_error=guess.predicted_error)
+    elif predicted is not None:
+        values.update(predicted_ms=None, predicted_error=None)
+    return values
 
 
 # -- the terminal -----------------------------------------------------------------------------
 
 
 def _layer_table(
-    report: Report, rows: Sequence[LayerRecord], shown_of: int | None, timing: LayerTiming | None, width: int
+    report: Report,
+    rows: Sequence[LayerRecord],
+    shown_of: int | None,
+    timing: LayerTiming | None,
+    width: int,
+    predicted: PredictedTimes | None = None,
 ) -> RenderableType:
     totals = report.totals
     columns = [Col("Layer", footer="total"), Col("Type", drop=2), Col("Output", drop=1)]
     columns += [Col(c.header, True, c.text(getattr(totals, c.key), total=True), _DROP.get(c.key)) for c in _TABLE]
-    timed = _time_columns() if timing is not None else ()
+    timed = _time_columns(predicted) if timing is not None else ()
     if timing is not None:
         columns += [Col(timed[0].header, True, duration(timing.layer_sum_ms)), Col(timed[1].header, True, "100%")]
-        columns += [Col(c.header, True, drop=5 + i) for i, c in enumerate(timed[2:])]
+        rates = timed[2:]
+        if predicted is not None:
+            guess, error = timed[2:4]
+            rates = timed[4:]
+            columns += [Col(guess.header, True, guess.text(predicted.layers.predicted_ms)),
+                        Col(error.header, True, error.text(predicted.layers.predicted_error), drop=7)]
+        columns += [Col(c.header, True, drop=5 + i) for i, c in enumerate(rates)]
     cells = []
     for row in rows:
         line = [display_name(row), row.type, shape(row.output_shape), *(c.text(getattr(row, c.key)) for c in _TABLE)]
-        layer = _measured(timing, row)
-        line += [c.text(getattr(layer, c.key)) if layer is not None else "–" for c in timed]
+        layer = _measured(timing, row, predicted)
+        line += [c.text(layer[c.key]) if layer is not None else "–" for c in timed]
         cells.append(line)
     caption = f"{len(rows)} of {shown_of} rows shown" if shown_of and shown_of > len(rows) else None
     return build_table(columns, cells, width=width, title=header_line(report), caption=caption, show_footer=True)
@@ -135,9 +167,11 @@ def profile_table(
     width: int,
     shown_of: int | None = None,
     timing: LayerTiming | None = None,
+    predicted: PredictedTimes | None = None,
 ) -> RenderableType:
-    """The per-layer table, the totals, the breakdown by category (and, with ``timing``, the time by kind)."""
-    parts: list[RenderableType] = [_layer_table(report, rows, shown_of, timing, width), _summary(report)]
+    """The per-layer table, the totals, the breakdown by category (and, with ``timing``, the time by
+    kind; with ``predicted``, the calibrated prediction beside the measured time)."""
+    parts: list[RenderableType] = [_layer_table(report, rows, shown_of, timing, width, predicted), _summary(report)]
     if report.train:
         phases = report.phases()
         parts.append(Text.assemble(*(
@@ -156,6 +190,8 @@ def profile_table(
                 ("  throughput ", "dim"), f"{timing.latency.throughput_per_s:.1f} images/s",
             )
         )
+        if predicted is not None:
+            parts.append(Text.assemble(("predicted ", "dim"), predicted_line(predicted)))
     parts += [Text(""), _category_table(report, width)]
     if timing is not None:
         from costlab.render.timing import category_time_table
@@ -172,31 +208,41 @@ def profile_json(
     depth: int | None = None,
     rows: Sequence[LayerRecord] | None = None,
     timing: LayerTiming | None = None,
+    predicted: PredictedTimes | None = None,
 ) -> str:
     """The Report's JSON contract; with ``timing``, each layer gains its measured fields and a
-    top-level ``timing`` object holds the whole-model latency and the breakdown by kind of work."""
+    top-level ``timing`` object holds the whole-model latency and the breakdown by kind of work;
+    with ``predicted``, each timed layer also has ``predicted_ms`` and ``predicted_error``
+    (predicted / measured − 1), and ``timing`` the model's and the calibration's key."""
     data = report.to_dict(depth)
     chosen = rows if rows is not None else report.layers(depth)
     layers = []
     for row in chosen:
-        layer = _measured(timing, row)
-        layers.append({**layer_dict(row), **({c.key: getattr(layer, c.key) for c in _time_columns()} if layer else {})})
+        layer = _measured(timing, row, predicted)
+        layers.append({**layer_dict(row), **(layer or {})})
     data["layers"] = layers
     if timing is not None:
         summary: dict[str, Any] = timing.to_dict()
         summary.pop("layers")
         data["timing"] = {**summary, "latency": timing.latency.to_dict()}
+        if predicted is not None:
+            data["timing"].update(predicted_ms=predicted.model.predicted_ms,
+                                  predicted_error=predicted.model.predicted_error,
+                                  layer_sum_predicted_ms=predicted.layers.predicted_ms,
+                                  calibration=predicted.calibration.key)
     return json.dumps(data, indent=2) + "\n"
 
 
-def profile_csv(rows: Sequence[LayerRecord], timing: LayerTiming | None = None) -> str:
+def profile_csv(
+    rows: Sequence[LayerRecord], timing: LayerTiming | None = None, predicted: PredictedTimes | None = None
+) -> str:
     """One line per layer, raw numbers (no units), for pandas or a spreadsheet."""
-    timed = _time_columns() if timing is not None else ()
+    timed = _time_columns(predicted) if timing is not None else ()
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     writer.writerow(["name", "type", "depth", "output_shape", *(c.key for c in COLUMNS), *(c.key for c in timed)])
     for row in rows:
-        layer = _measured(timing, row)
+        layer = _measured(timing, row, predicted)
         writer.writerow(
             [
                 row.name,
@@ -204,15 +250,18 @@ def profile_csv(rows: Sequence[LayerRecord], timing: LayerTiming | None = None) 
                 row.depth,
                 shape_text(row.output_shape),
                 *(c.raw(getattr(row, c.key)) for c in COLUMNS),
-                *((c.raw(getattr(layer, c.key)) if layer is not None else "") for c in timed),
+                *((c.raw(layer[c.key]) if layer is not None else "") for c in timed),
             ]
         )
     return buffer.getvalue()
 
 
-def profile_markdown(report: Report, rows: Sequence[LayerRecord], timing: LayerTiming | None = None) -> str:
+def profile_markdown(
+    report: Report, rows: Sequence[LayerRecord], timing: LayerTiming | None = None,
+    predicted: PredictedTimes | None = None,
+) -> str:
     """A GitHub-flavoured table with human units, then the totals and the breakdown by kind of work."""
-    timed = _time_columns()[:2] if timing is not None else ()
+    timed = _time_columns(predicted)[: 4 if predicted is not None else 2] if timing is not None else ()
     headers = ["layer", "type", "output", *(c.words for c in _TABLE), *(c.words for c in timed)]
     lines = [
         f"**{header_line(report)}**",
@@ -221,19 +270,24 @@ def profile_markdown(report: Report, rows: Sequence[LayerRecord], timing: LayerT
         "|---|---|---|" + "---:|" * (len(headers) - 3),
     ]
     for row in rows:
-        layer = _measured(timing, row)
+        layer = _measured(timing, row, predicted)
         cells = [f"`{display_name(row)}`", row.type, shape(row.output_shape), *(c.text(getattr(row, c.key)) for c in _TABLE)]
-        cells += [c.text(getattr(layer, c.key)) if layer is not None else "–" for c in timed]
+        cells += [c.text(layer[c.key]) if layer is not None else "–" for c in timed]
         lines.append(md_row(cells))
     totals = report.totals
     total_cells = ["**total**", "", "", *(f"**{c.text(getattr(totals, c.key), total=True)}**" for c in _TABLE)]
     if timing is not None:
         total_cells += [f"**{duration(timing.layer_sum_ms)}**", "100%"]
+        if predicted is not None:
+            total_cells += [f"**{timed[2].text(predicted.layers.predicted_ms)}**",
+                            timed[3].text(predicted.layers.predicted_error)]
     lines.append("| " + " | ".join(total_cells) + " |")
     if timing is not None:
         from costlab.render.timing import coverage_note
 
         lines += ["", coverage_note(timing) + "."]
+        if predicted is not None:
+            lines += ["", f"Predicted {predicted_line(predicted)}."]
     lines += ["", "| kind | ops | MACs | FLOPs | memory access | share of memory access |", "|---|---:|---:|---:|---:|---:|"]
     for category, entry in report.by_category().items():
         share = entry["bytes_accessed"] / totals.bytes_accessed if totals.bytes_accessed else 0.0
@@ -242,3 +296,16 @@ def profile_markdown(report: Report, rows: Sequence[LayerRecord], timing: LayerT
             f"{human(entry['bytes_accessed'], 'B')} | {share:.1%} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def predicted_line(predicted: PredictedTimes) -> str:
+    """``12.0 ms for the whole model, +20.0% vs measured (…); layers 9.1 ms, −3.2% vs their sum (calibration: …)``."""
+    from costlab.timing.calibrations import PREDICTED_COLUMNS
+
+    error = PREDICTED_COLUMNS[1]
+    model, layers = predicted.model, predicted.layers
+    return (
+        f"{duration(model.predicted_ms)} for the whole model, {error.text(model.predicted_error)} vs measured; "
+        f"layers {duration(layers.predicted_ms)}, {error.text(layers.predicted_error)} vs their measured sum "
+        f"(calibration: {predicted.calibration.label})"
+    )

@@ -359,10 +359,11 @@ def _models(data: ReportData, figures: ReportFigures, ids: list[str]) -> str:
 
 
 def _model(model: ModelResult, roofline: FigureFile, anchor: str, opened: bool) -> str:
-    noisy = ["noisy" if model.latency.warnings else ""] + [""] * 5
+    shown_stats = text.model_stats(model)
+    noisy = ["noisy" if model.latency.warnings else ""] + [""] * (len(shown_stats) - 1)
     stats = "".join(
         f'<div class="stat {hint}"><b>{escape(v)}</b><span>{escape(w)}</span></div>'
-        for (v, w), hint in zip(text.model_stats(model), noisy)
+        for (v, w), hint in zip(shown_stats, noisy)
     )
     bars = []
     for key, words, time, share_text, share in text.category_rows(model):
@@ -386,6 +387,7 @@ def _model(model: ModelResult, roofline: FigureFile, anchor: str, opened: bool) 
 <h4>Time by kind of work</h4>
 <table class="bars"><tbody>{"".join(bars)}</tbody></table>
 <p class="note">{escape(text.coverage_note(model))}</p>
+{_predicted(model)}
 </div>
 <div>
 <h4>Lint: {escape(", ".join(model.rules))}</h4>
@@ -393,6 +395,23 @@ def _model(model: ModelResult, roofline: FigureFile, anchor: str, opened: bool) 
 </div>
 </div>
 </details>"""
+
+
+def _predicted(model: ModelResult) -> str:
+    """The slowest layers' predicted time beside the measured one (nothing without a calibration)."""
+    rows = text.predicted_rows(model)
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr><td>{escape(name)}</td><td class="num">{escape(measured)}</td><td class="num">{escape(guess)}</td>'
+        f'<td class="num">{escape(error)}</td></tr>'
+        for name, measured, guess, error in rows
+    )
+    return (
+        '<h4>Predicted beside measured</h4>\n<table class="predicted"><thead><tr><th>Layer</th><th class="num">Measured'
+        f'</th><th class="num">Predicted</th><th class="num">Error</th></tr></thead><tbody>{body}</tbody></table>\n'
+        f'<p class="note">{escape(text.predicted_note(model))}</p>'
+    )
 
 
 def _paragraph(words: str) -> str:

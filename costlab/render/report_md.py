@@ -142,7 +142,13 @@ def _model(model: ModelResult, roofline: FigureFile) -> list[str]:
         lines += [f"_{_inline(text.roofline_note(model))}_", ""]
     lines += ["| Kind of work | Time | Share |", "|---|---:|---:|"]
     lines += [f"| {_cell(words)} | {time} | {share} |" for _, words, time, share, _ in text.category_rows(model)]
-    lines += ["", _inline(text.coverage_note(model)), "", f"**Lint ({', '.join(model.rules)})**", ""]
+    lines += ["", _inline(text.coverage_note(model)), ""]
+    predicted = text.predicted_rows(model)
+    if predicted:
+        lines += ["| Layer | Measured | Predicted | Error |", "|---|---:|---:|---:|"]
+        lines += [f"| {_cell(name)} | {measured} | {guess} | {error} |" for name, measured, guess, error in predicted]
+        lines += ["", _inline(text.predicted_note(model)), ""]
+    lines += [f"**Lint ({', '.join(model.rules)})**", ""]
     shown = text.shown_findings(model)
     if not shown:
         lines.append(f"No findings: {_inline(model.name)} follows the guidelines checked.")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from costlab.cost.categories import label as kind_label
-from costlab.units import duration, human, shape
+from costlab.units import duration, format_delta, human, shape
 
 if TYPE_CHECKING:
     from costlab.publish.collect import Contrast, Correlation, ModelResult, ReportData
@@ -44,6 +44,9 @@ __all__ = [
     "MODELS_NOTE",
     "MACHINE_NOTE",
     "shown_findings",
+    "predicted_rows",
+    "predicted_note",
+    "PREDICTED_ROWS",
     "anchors",
     "MAX_FINDINGS_SHOWN",
 ]
@@ -134,10 +137,13 @@ SUMMARY_HEADERS = (
     "IQR",
     "Throughput",
     "Roofline",
+    "Predicted",
+    "Error",
 )
 """The summary table's columns before one column per lint rule (``Peak memory`` and ``Training peak``
 the bytes held at once, as ``costlab memory`` estimates them; ``Latency`` is the median; ``Roofline``
-the latency the roofline predicts from the counts and the machine's peaks)."""
+the latency the roofline predicts from the counts and the machine's peaks; ``Predicted`` the
+calibrated prediction, ``Error`` its predicted / measured − 1)."""
 
 
 def summary_cells(model: ModelResult) -> list[Cell]:
@@ -161,6 +167,7 @@ def summary_cells(model: ModelResult) -> list[Cell]:
         Cell(duration(model.latency.iqr_ms), True, "muted", value=model.latency.iqr_ms),
         Cell(f"{model.throughput_per_s:,.1f}/s", True, value=model.throughput_per_s),
         Cell(duration(model.predicted_ms), True, "muted", value=model.predicted_ms),
+        *_calibrated_cells(model),
     ]
     for rule, findings in model.findings_per_rule().items():
         worst = max((f.severity for f in findings), key=_severity_rank, default="")
@@ -170,6 +177,21 @@ def summary_cells(model: ModelResult) -> list[Cell]:
                  len(findings))
         )
     return cells
+
+
+def _calibrated_cells(model: ModelResult) -> list[Cell]:
+    """The calibrated prediction and its error (– when no calibration is cached)."""
+    if model.calibrated is None:
+        why = "no calibration cached for this device, dtype and thread count: run `costlab calibrate`"
+        return [Cell("–", True, "muted", why), Cell("–", True, "muted", why)]
+    guess = model.calibrated.model
+    error = guess.predicted_error
+    return [
+        Cell(duration(guess.predicted_ms), True, "", f"calibration: {model.calibrated.calibration.label}",
+             guess.predicted_ms),
+        Cell(format_delta(error) if error is not None else "–", True, "" if error is not None else "muted",
+             "predicted / measured − 1", error),
+    ]
 
 
 def _bytes_cell(value: int | None, tooltip: str) -> Cell:
@@ -215,7 +237,52 @@ def model_stats(model: ModelResult) -> list[tuple[str, str]]:
         (human(model.totals.bytes_accessed, "B"), "memory access"),
         (human(model.totals.params), "params"),
         (duration(model.predicted_ms), "roofline prediction"),
+        *_calibrated_stat(model),
     ]
+
+
+def _calibrated_stat(model: ModelResult) -> list[tuple[str, str]]:
+    if model.calibrated is None:
+        return []
+    guess = model.calibrated.model
+    error = f", {format_delta(guess.predicted_error)} vs measured" if guess.predicted_error is not None else ""
+    return [(duration(guess.predicted_ms), f"calibrated prediction{error}")]
+
+
+PREDICTED_ROWS = 8
+"""Per model, the layers (the slowest measured) shown with their predicted time beside the measured."""
+
+
+def predicted_rows(model: ModelResult, top: int = PREDICTED_ROWS) -> list[tuple[str, str, str, str]]:
+    """The slowest measured layers with the calibrated prediction beside: (layer, measured, predicted,
+    error); empty without a calibration."""
+    if model.calibrated is None:
+        return []
+    rows = []
+    for layer in sorted(model.timing.layers, key=lambda layer: -layer.time_ms)[:top]:
+        guess = model.calibrated.row(layer.call)
+        if guess is None:
+            continue
+        error = guess.predicted_error
+        rows.append((layer.name or "(model)", duration(layer.time_ms), duration(guess.predicted_ms),
+                     format_delta(error) if error is not None else "–"))
+    return rows
+
+
+def predicted_note(model: ModelResult) -> str:
+    """Under the per-layer comparison: how many layers it shows, and what the whole model does."""
+    if model.calibrated is None:
+        return ""
+    whole, layers = model.calibrated.model, model.calibrated.layers
+    shown = min(PREDICTED_ROWS, len(model.timing.layers))
+    whole_error = format_delta(whole.predicted_error) if whole.predicted_error is not None else "–"
+    layer_error = format_delta(layers.predicted_error) if layers.predicted_error is not None else "–"
+    return (
+        f"The {shown} slowest of {len(model.timing.layers)} layers. Whole model: predicted "
+        f"{duration(whole.predicted_ms)}, measured {duration(model.median_ms)} ({whole_error}); layers added up: "
+        f"predicted {duration(layers.predicted_ms)}, measured {duration(model.timing.layer_sum_ms)} ({layer_error}). "
+        f"Calibration: {model.calibrated.calibration.label}."
+    )
 
 
 def category_rows(model: ModelResult) -> list[tuple[str, str, str, str, float]]:
@@ -307,9 +374,16 @@ def summary_note(data: ReportData) -> str:
     return (
         "Latency is the median of the timed runs, IQR their interquartile range, throughput inputs per second at "
         "the median. Roofline is the latency the roofline model predicts from the counts and this machine's peaks "
-        f"(each layer at max(FLOPs ÷ peak, bytes ÷ bandwidth)). {', '.join(data.rules)}: ShuffleNet V2's "
-        "guidelines as lint rules: the findings per rule, warnings highlighted."
+        f"(each layer at max(FLOPs ÷ peak, bytes ÷ bandwidth)). {_predicted_words(data)} "
+        f"{', '.join(data.rules)}: ShuffleNet V2's guidelines as lint rules: the findings per rule, warnings highlighted."
     )
+
+
+def _predicted_words(data: ReportData) -> str:
+    if data.calibration_note:
+        return f"Predicted: none here — {data.calibration_note}."
+    return ("Predicted is the latency costlab predicts from the counts and this device's calibration (a model per "
+            "kind of kernel, fitted on micro-benchmarks), Error its predicted ÷ measured − 1.")
 
 
 def latency_note(data: ReportData) -> str:

@@ -2,7 +2,7 @@
 
 * CSV: a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be a
   formula to a spreadsheet (OWASP "CSV injection"); it is written with a leading ``'``. Numbers are
-  written as they are.
+  written as they are, also as text (``-0.0812``: a negative error formatted to its digits).
 * Markdown: ``|`` would end a cell and a newline the row; they are escaped / replaced.
 """
 
@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = ["csv_text", "csv_writer", "csv_cell", "md_cell", "md_row"]
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def csv_cell(value: Any) -> Any:
-    """``value`` as a CSV cell: text that a spreadsheet would run as a formula gets a leading ``'``."""
-    if isinstance(value, str) and value.startswith(_FORMULA):
+    """``value`` as a CSV cell: text that a spreadsheet would run as a formula gets a leading ``'``
+    (a plain number written as text, ``-0.08``, is no formula).
+
+    >>> csv_cell("=HYPERLINK(1)"), csv_cell("-1+2"), csv_cell("-0.0812"), csv_cell("-1.5e-05")
+    ("'=HYPERLINK(1)", "'-1+2", '-0.0812', '-1.5e-05')
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from costlab.cost.categories import label as kind_label
 from costlab.render.layout import Col, build_table
+from costlab.render.predict import calibrated_cells, calibrated_columns, calibrated_note
 from costlab.render.tabular import csv_writer
 from costlab.units import duration, human, shapes_text
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from costlab.cost.roofline import RooflinePrediction
+    from costlab.timing.calibrations import PredictedTimes
     from costlab.timing.layers import LayerTime, LayerTiming
     from costlab.timing.machine import DeviceSpec, MachinePeaks
     from costlab.timing.measure import Measurement, TimingSpec
@@ -296,10 +298,14 @@ def machine_json(peaks: MachinePeaks, spec: DeviceSpec | None = None) -> str:
 
 
 def roofline_table(
-    prediction: RooflinePrediction, width: int, timing: LayerTiming | None = None, top: int | None = 15
+    prediction: RooflinePrediction,
+    width: int,
+    timing: LayerTiming | None = None,
+    top: int | None = 15,
+    predicted: PredictedTimes | None = None,
 ) -> Group:
-    """Predicted time beside the measured one, in execution order (the ``top`` heaviest when cut);
-    the model row in the footer."""
+    """The roofline's time (and, with ``predicted``, the calibrated prediction and its error) beside
+    the measured one, in execution order (the ``top`` heaviest when cut); the model row in the footer."""
     measured = {layer.call: layer for layer in timing.layers} if timing is not None else {}
 
     def weight(layer: Any) -> float:
@@ -312,7 +318,7 @@ def roofline_table(
     note = (
         f"roofs: {human(roofs.peak_flops, 'FLOP/s')} and {human(roofs.bandwidth_bytes_per_s, 'B/s')}, "
         f"ridge {roofs.ridge_flop_per_byte:.1f} FLOP/B ({roofs.label}). "
-        "Predicted = max(FLOPs / peak, bytes / bandwidth) per layer, summed for the model "
+        "Roofline = max(FLOPs / peak, bytes / bandwidth) per layer, summed for the model "
         f"(single-roof bound of the totals: {duration(prediction.bound_ms)})"
         + (
             f"; the {len(rows)} heaviest of {len(prediction.layers)} layers shown"
@@ -326,8 +332,9 @@ def roofline_table(
         Col("Kind", drop=1),
         Col("FLOP/B", True, f"{prediction.intensity:.1f}"),
         Col("Bound", drop=3),
-        Col("Predicted", True, duration(prediction.predicted_ms)),
+        Col("Roofline", True, duration(prediction.predicted_ms)),
     ]
+    columns += calibrated_columns(predicted)
     if timing is not None:
         achieved = prediction.flops / (timing.model_ms / 1e3) if timing.model_ms > 0 else 0.0
         model_share = prediction.roofs.share_of_roof(prediction.intensity, achieved)
@@ -343,6 +350,7 @@ def roofline_table(
             layer.bound,
             duration(layer.predicted_ms),
         ]
+        line += calibrated_cells(predicted, layer.call)
         if timing is not None:
             timed = measured[layer.call]
             line += [duration(timed.time_ms), human(timed.achieved_flops_per_s, "FLOP/s") if timed.flops else "–",
@@ -351,7 +359,7 @@ def roofline_table(
     table = build_table(
         columns, cells, width=width, title=f"{prediction.model}: roofline-predicted latency", show_footer=True
     )
-    return _with_note(table, note)
+    return _with_note(table, note + calibrated_note(predicted))
 
 
 def _of_roof(prediction: RooflinePrediction, timed: LayerTime) -> float:
@@ -359,9 +367,20 @@ def _of_roof(prediction: RooflinePrediction, timed: LayerTime) -> float:
     return prediction.roofs.share_of_roof(timed.intensity, timed.achieved_flops_per_s)
 
 
-def roofline_json(prediction: RooflinePrediction, timing: LayerTiming | None = None) -> str:
-    """The prediction per layer and model; with a timing, measured times beside it."""
+def roofline_json(
+    prediction: RooflinePrediction, timing: LayerTiming | None = None, predicted: PredictedTimes | None = None
+) -> str:
+    """The roofline's prediction per layer and model (``predicted_ms``); with a timing, measured times
+    beside it; with ``predicted``, the calibrated prediction (``calibrated_ms``) and its error against
+    the measured time (``calibrated_error``, null when nothing was measured)."""
     data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, **prediction.to_dict()}
+    if predicted is not None:
+        data.update(calibrated_ms=predicted.model.predicted_ms, calibrated_error=predicted.model.predicted_error,
+                    calibration=predicted.calibration.key)
+        for row, layer in zip(data["layers"], prediction.layers):
+            guess = predicted.row(layer.call)
+            row.update(calibrated_ms=guess.predicted_ms if guess is not None else None,
+                       calibrated_error=guess.predicted_error if guess is not None else None)
     if timing is not None:
         data["measured_ms"] = timing.model_ms
         data["layer_sum_ms"] = timing.layer_sum_ms
@@ -379,18 +398,25 @@ def roofline_json(prediction: RooflinePrediction, timing: LayerTiming | None = N
 _ROOFLINE_CSV = ("name", "type", "category", "flops", "bytes_accessed", "intensity", "bound", "predicted_ms")
 
 
-def roofline_csv(prediction: RooflinePrediction, timing: LayerTiming | None = None) -> str:
-    """One line per layer: the prediction, and the measured time when there is one."""
+def roofline_csv(
+    prediction: RooflinePrediction, timing: LayerTiming | None = None, predicted: PredictedTimes | None = None
+) -> str:
+    """One line per layer: the roofline's prediction, the measured time when there is one, and the
+    calibrated prediction and its error (last, when a calibration is cached)."""
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     extra = ("measured_ms", "achieved_flops_per_s", "roof_share") if timing is not None else ()
-    writer.writerow(_ROOFLINE_CSV + extra)
+    writer.writerow(_ROOFLINE_CSV + extra + (("calibrated_ms", "calibrated_error") if predicted is not None else ()))
     timed_rows = timing.layers if timing is not None else [None] * len(prediction.layers)
     for layer, timed in zip(prediction.layers, timed_rows):
         data = layer.to_dict()
         cells = [data[field] for field in _ROOFLINE_CSV]
         if timed is not None:
             cells += [timed.time_ms, timed.achieved_flops_per_s, _of_roof(prediction, timed)]
+        guess = predicted.row(layer.call) if predicted is not None else None
+        if predicted is not None:
+            error = guess.predicted_error if guess is not None else None
+            cells += [guess.predicted_ms if guess is not None else "", "" if error is None else error]
         writer.writerow(cells)
     return buffer.getvalue()
 

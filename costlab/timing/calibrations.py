@@ -5,6 +5,10 @@ Calibrations are cached one JSON file per device name, dtype, thread count and t
 else ``$XDG_CACHE_HOME/costlab``, else ``~/.cache/costlab``), each written atomically. A file that
 cannot be read back is named in one line and nothing else is touched; a calibration of the same
 device at another thread count or torch version is never used in its place (the message names it).
+
+Where costlab explains measured time (``profile --device``, ``roofline``, ``report``) the calibrated
+prediction is shown beside it from the cache alone (:func:`cached_prediction`): calibrating takes
+about 1½ minutes, so those commands never calibrate; they say in one line how to.
 """
 
 from __future__ import annotations
@@ -12,20 +16,25 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from costlab import dtypes
+from costlab.cost.costs import Column
 from costlab.cost.predict import Calibration, CalibrationError, LatencyPrediction, calibration_key, predict_latency
 from costlab.errors import CostlabError
 from costlab.files import atomic_write
 from costlab.progress import Progress
+from costlab.stats import relative_error
 from costlab.timing.devices import device_name, resolve_device
 from costlab.timing.machine import cache_dir
 
 if TYPE_CHECKING:
     from torch import nn
+
+    from costlab.cost.report import Report
+    from costlab.timing.layers import LayerTiming
 
 __all__ = [
     "CalibrationCacheError",
@@ -38,6 +47,12 @@ __all__ = [
     "other_calibrations",
     "find_calibration",
     "predict",
+    "cached_calibration",
+    "cached_prediction",
+    "PredictedTime",
+    "PredictedTimes",
+    "predicted_times",
+    "PREDICTED_COLUMNS",
 ]
 
 
@@ -216,3 +231,108 @@ def check_matches(calibration: Calibration, device: str, dtype: str, threads: in
             f"the calibration is for {calibration.key!r}, not {wanted!r}: calibrate for this one "
             "(another thread count or torch version runs other kernels)"
         )
+
+
+# ------------------------------------------------------------------------------------------------
+# The calibrated prediction beside measured time, from the cache only
+# ------------------------------------------------------------------------------------------------
+
+PREDICTED_COLUMNS = (
+    Column("predicted_ms", "Predicted", "predicted", "ms", significant=6),
+    Column("predicted_error", "Error", "error", "Δ%", significant=4),
+)
+"""What a timed layer row gains when a calibration is cached: its calibrated predicted time and
+that prediction's error, predicted / measured − 1 (profile's table, CSV, Markdown and JSON)."""
+
+
+def _setup_words(device: str, dtype: str, threads: int) -> str:
+    """``cpu (AMD EPYC 7B13, float32, 2 threads)``: what a calibration is looked up for."""
+    target = resolve_device(device)
+    count = f", {threads} thread{'s' if threads != 1 else ''}" if target.type == "cpu" else ""
+    return f"{device} ({device_name(target)}, {dtype}{count})"
+
+
+def cached_calibration(
+    device: str, dtype: str, threads: int, beside: str = "measured"
+) -> tuple[Calibration | None, str | None]:
+    """The cached calibration for ``device``, ``dtype`` and ``threads`` (the timing's own), or None and
+    one line saying why and how to make one. Never calibrates; a corrupt file is named, not raised."""
+    dtype = dtypes.float_dtype(dtype)
+    try:
+        key = key_for(device, dtype, threads)
+        found = load_calibration(key)
+    except CalibrationCacheError as err:
+        return None, f"{err} (no predicted latency shown until then)"
+    except CostlabError as err:
+        return None, f"no predicted latency: {err}"
+    if found is not None:
+        return found, None
+    command = f"costlab calibrate --device {device}" + (f" --dtype {dtype}" if dtype != "float32" else "")
+    command += f" --threads {threads}" if key.startswith("cpu|") else ""
+    mine = key.split("|")
+    others = [", ".join(p for p in other.split("|") if p not in mine).replace("1 threads", "1 thread")
+              for other in other_calibrations(key)]
+    instead = f"; one for {' and one for '.join(others)} is cached but not used in its place" if others else ""
+    return None, (f"no calibration for {_setup_words(device, dtype, threads)}{instead}: "
+                  f"run `{command}` to see predicted beside {beside}")
+
+
+def cached_prediction(
+    report: Report, depth: int | None, device: str, dtype: str, threads: int, beside: str = "measured"
+) -> tuple[LatencyPrediction | None, str | None]:
+    """``report``'s calibrated predicted latency (rows of ``report.layers(depth)``) from the cached
+    calibration of ``device`` at ``dtype`` and ``threads`` — the timing's thread count, which the
+    cache key holds — or None and a one-line note (:func:`cached_calibration`)."""
+    calibration, note = cached_calibration(device, dtype, threads, beside)
+    if calibration is None:
+        return None, note
+    try:
+        return predict_latency(report, calibration, depth), None
+    except CostlabError as err:
+        return None, f"no predicted latency: {err}"
+
+
+@dataclass(frozen=True)
+class PredictedTime:
+    """A calibrated predicted time beside the measured one (None: nothing measured)."""
+
+    predicted_ms: float
+    measured_ms: float | None = None
+
+    @property
+    def predicted_error(self) -> float | None:
+        """predicted / measured − 1: +0.2 predicts 20% slower than measured; None without a measurement."""
+        return relative_error(self.predicted_ms, self.measured_ms)
+
+
+@dataclass(frozen=True)
+class PredictedTimes:
+    """A :class:`~costlab.cost.predict.LatencyPrediction` beside a :class:`~costlab.timing.layers.LayerTiming`:
+    each row (by ``call``), the rows added up (against the measured rows' sum) and the whole model
+    (against its measured latency)."""
+
+    prediction: LatencyPrediction
+    model: PredictedTime
+    layers: PredictedTime
+    rows: dict[int, PredictedTime]
+
+    def row(self, call: int) -> PredictedTime | None:
+        return self.rows.get(call)
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.prediction.calibration
+
+
+def predicted_times(prediction: LatencyPrediction, timing: LayerTiming | None = None) -> PredictedTimes:
+    """Pair every predicted row with its measured time (rows are matched by call, as both follow
+    ``Report.layers(depth)``); without ``timing``, the predictions alone."""
+    measured = {layer.call: layer.time_ms for layer in timing.layers} if timing is not None else {}
+    rows = {layer.call: PredictedTime(layer.predicted_ms, measured.get(layer.call)) for layer in prediction.layers}
+    rows_ms = sum(layer.predicted_ms for layer in prediction.layers)
+    return PredictedTimes(
+        prediction,
+        PredictedTime(prediction.predicted_ms, timing.model_ms if timing is not None else None),
+        PredictedTime(rows_ms, timing.layer_sum_ms if timing is not None else None),
+        rows,
+    )

@@ -218,9 +218,11 @@ def test_predicted_roofline_writes_a_png_and_a_table(cache, tmp_path):
     assert f"wrote {figure}" in result.stderr
     # on 100 GFLOP/s and 10 GB/s: conv1 is memory-bound, 45,952 B / 10 GB/s = 4.60 µs;
     # conv2 compute-bound, 2,375,680 / 100 GFLOP/s = 23.8 µs; act 65,536 B / 10 GB/s = 6.55 µs
-    for needle in ("ridge 10.0 FLOP/B", "conv1", "4.60 µs", "23.8 µs", "6.55 µs", "Predicted"):
+    for needle in ("ridge 10.0 FLOP/B", "conv1", "4.60 µs", "23.8 µs", "6.55 µs", "Roofline"):
         assert needle in words(result.stdout)
-    assert "Measured" not in result.stdout
+    # no calibration in this cache: no calibrated "Predicted" column, a note saying how instead
+    assert "Measured" not in result.stdout and "Predicted" not in result.stdout
+    assert "costlab calibrate --device cpu --threads 1" in result.stderr
 
 
 def test_predicted_roofline_json_from_a_spec_sheet(tmp_path):
@@ -237,7 +239,7 @@ def test_measured_roofline_on_cpu(cache, tmp_path):
     figure = tmp_path / "measured.svg"
     result = ok("roofline", TINY, "--device", "cpu", "-o", figure, *FAST)
     assert "measured roofline" in figure.read_text()
-    for needle in ("Predicted", "Measured", "Achieved", "conv2"):
+    for needle in ("Roofline", "Measured", "Achieved", "conv2"):
         assert needle in words(result.stdout)
     rows = list(
         csv.DictReader(io.StringIO(ok("roofline", TINY, "--device", "cpu", "--figure", figure, "-f", "csv", *FAST).stdout))

@@ -129,3 +129,64 @@ def test_the_file_holds_json(cache: Path) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["version"] == 1 and data["threads"] == 1 and "conv_dense" in data["kinds"]
     assert calibrations.other_calibrations(key_for("cpu", "float32", 2)) == [fake_calibration().key]
+
+
+# -- the calibrated prediction beside measured time, from the cache only -------------------------
+
+
+def test_the_error_is_predicted_over_measured_minus_one() -> None:
+    from costlab.timing.calibrations import PREDICTED_COLUMNS, PredictedTime
+
+    error = PREDICTED_COLUMNS[1]
+    # predicted 12 ms, measured 10 ms: 12 / 10 − 1 = +0.2 → "+20.0%"
+    assert PredictedTime(12.0, 10.0).predicted_error == pytest.approx(0.2)
+    assert error.text(PredictedTime(12.0, 10.0).predicted_error) == "+20.0%"
+    # predicted 9.2 ms, measured 10 ms: 9.2 / 10 − 1 = −0.08 → "-8.0%"
+    assert error.text(PredictedTime(9.2, 10.0).predicted_error) == "-8.0%"
+    # nothing measured (or a zero time): no error, shown as a dash and written empty in CSV
+    assert PredictedTime(1.0).predicted_error is None and PredictedTime(1.0, 0.0).predicted_error is None
+    assert error.text(None) == "–" and error.raw(None) == ""
+
+
+def test_cached_prediction_is_predict_latency_on_the_cached_calibration(cache: Path) -> None:
+    from costlab.cost.predict import predict_latency
+    from costlab.timing.calibrations import cached_prediction
+
+    report = costlab.profile(str(TINY_NET))
+    nothing, note = cached_prediction(report, None, "cpu", "float32", 1)
+    assert nothing is None and note.startswith("no calibration for cpu (")
+    store_calibration(fake_calibration(1))
+    found, note = cached_prediction(report, None, "cpu", "float32", 1)
+    expected = predict_latency(report, fake_calibration(1))
+    assert note is None and found is not None and found.calibration.cached
+    # the tiny net's closed form (tests/cost/test_predict.py): 94.8112 µs of ops + 14 µs of overhead
+    assert found.predicted_ms == pytest.approx(expected.predicted_ms) == pytest.approx(0.1088112)
+    assert [r.predicted_ms for r in found.layers] == pytest.approx([r.predicted_ms for r in expected.layers])
+
+
+def test_without_a_calibration_the_note_says_how_and_nothing_is_calibrated(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from costlab.timing import calibrate as calibrate_module
+    from costlab.timing.calibrations import cached_calibration
+    from costlab.timing.devices import device_name
+
+    monkeypatch.setattr(calibrate_module, "calibrate", lambda *a, **k: pytest.fail("calibrated"))
+    store_calibration(fake_calibration(1))
+    found, note = cached_calibration("cpu", "float32", 2)
+    assert found is None and "\n" not in note
+    assert note.startswith(f"no calibration for cpu ({device_name(torch.device('cpu'))}, float32, 2 threads)")
+    assert "one for 1 thread is cached but not used" in note
+    assert note.endswith("run `costlab calibrate --device cpu --threads 2` to see predicted beside measured")
+    assert "--dtype bfloat16" in cached_calibration("cpu", "bf16", 1)[1]
+
+
+def test_a_corrupt_calibration_is_a_note_naming_the_file(cache: Path) -> None:
+    from costlab.timing.calibrations import cached_calibration
+
+    path = calibration_file(fake_calibration(1).key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json", encoding="utf-8")
+    found, note = cached_calibration("cpu", "float32", 1)
+    assert found is None and str(path) in note and "corrupt" in note and "\n" not in note
+    assert path.read_text(encoding="utf-8") == "{not json"  # named, never replaced behind the user's back
