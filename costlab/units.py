@@ -33,6 +33,8 @@ __all__ = [
     "as_number",
     "finite_number",
     "exact",
+    "binary_bytes",
+    "age",
 ]
 
 _PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
@@ -51,6 +53,32 @@ def human(value: float, unit: str = "") -> str:
     if float(value).is_integer():
         return f"{int(value)}{' ' + unit if unit else ''}"
     return f"{_digits(value)}{' ' + unit if unit else ''}"
+
+
+def binary_bytes(count: float) -> str:
+    """A capacity in binary units, as caches are sold: ``32768`` → ``32 KiB``, ``3 · 2**19`` → ``1.5 MiB``.
+
+    >>> binary_bytes(32 * 1024), binary_bytes(512 * 1024), binary_bytes(32 * 2**20), binary_bytes(100)
+    ('32 KiB', '512 KiB', '32 MiB', '100 B')
+    """
+    for power, prefix in ((3, "GiB"), (2, "MiB"), (1, "KiB")):
+        scale = 1024**power
+        if abs(count) >= scale:
+            return f"{count / scale:.3g} {prefix}"
+    return f"{count:.0f} B"
+
+
+def age(seconds: float) -> str:
+    """How long ago, roughly: ``30`` → ``under a minute ago``, ``600`` → ``10 min ago``,
+    ``3 · 3600`` → ``3 h ago``, ``5 · 86400`` → ``5 days ago`` (a time in the future counts as now)."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return "under a minute ago"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600:.0f} h ago"
+    return f"{seconds // 86400:.0f} days ago"
 
 
 def _digits(scaled: float) -> str:

@@ -47,7 +47,8 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def store_fake_peaks() -> None:
-    """Made-up CPU peaks (100 GFLOP/s, 10 GB/s) for 1 thread at float32 in the machine cache
+    """Made-up CPU peaks (100 GFLOP/s, 10 GB/s; cache roofs L1 32 KiB 100 GB/s, L2 512 KiB 40 GB/s,
+    L3 32 MiB 20 GB/s) for 1 thread at float32 in the machine cache, measured 2026-01-01 00:00 UTC
     (point ``COSTLAB_CACHE_DIR`` at a tmp folder first), so no test measures the machine."""
     from costlab.timing.devices import device_name
     from costlab.timing.machine import MachinePeaks, store
@@ -65,6 +66,9 @@ def store_fake_peaks() -> None:
             gemm_size=1024,
             measured_at="2026-01-01T00:00:00+00:00",
             torch_version=torch.__version__,
+            flops_spread=0.02,
+            bandwidth_spread=0.03,
+            cache_levels=(("L1", 32 * 1024, 100e9), ("L2", 512 * 1024, 40e9), ("L3", 32 * 2**20, 20e9)),
         )
     )
 

@@ -29,7 +29,9 @@ def machine(
     """The device's peak FLOP/s (large matmul) and memory bandwidth (copy / triad): the roofs.
 
     Measured once (a few seconds) and cached per device, dtype and thread count in
-    $COSTLAB_CACHE_DIR, else $XDG_CACHE_HOME/costlab, else ~/.cache/costlab. Known GPUs show their
+    $COSTLAB_CACHE_DIR, else $XDG_CACHE_HOME/costlab, else ~/.cache/costlab; roofs whose repeats
+    spread too much (a busy machine) are shown but not cached. The bandwidth of each cache level
+    (working sets that stay in L1, L2, L3) is measured too: the cache roofs. Known GPUs show their
     spec sheet beside the measurement.
     """
     with common.user_errors():
@@ -52,10 +54,15 @@ def machine(
 
 
 def measured_peaks(device: str, dtype: str, threads: int | None, refresh: bool):  # noqa: ANN201 - MachinePeaks
-    """The device's peaks from the cache, or measured now (a spinner on a terminal meanwhile)."""
-    from costlab.timing.machine import machine_peaks
+    """The device's peaks from the cache, or measured now: then a note says so first (and a spinner
+    turns on a terminal), and a warning when they were too noisy to cache."""
+    from costlab.timing.machine import machine_peaks, roof_noise_problem
 
     console = common.stderr_console()
     spinner = f"peaks of {device} at {dtype}: from the cache, or measured (a few seconds)"
     with console.status(spinner) if console.is_terminal else contextlib.nullcontext():
-        return machine_peaks(device, dtype, threads, refresh=refresh)
+        peaks = machine_peaks(device, dtype, threads, refresh=refresh, announce=lambda line: common.note([line]))
+    problem = roof_noise_problem(peaks) if not peaks.cached else None
+    if problem is not None:
+        common.warn([f"roofs not cached, used for this run only: {problem}"])
+    return peaks

@@ -14,6 +14,13 @@ this is at least the single-roof bound of the whole model's totals, :attr:`Roofl
 ``bytes_accessed`` counts every tensor an op touches once, with no cache reuse (ShuffleNet V2's memory
 access cost), so the prediction ignores caches (pessimistic for small tensors) and launch and
 framework overhead (optimistic for small layers). Pure arithmetic on a Report and two numbers.
+
+Cache roofs (:class:`CacheRoof`, measured by :mod:`costlab.timing.caches`) say how fast memory is
+when a working set stays in a cache level. They change only the *share of its roof* a measured layer
+reaches (:meth:`Roofs.share_of_roof` with its ``bytes_accessed``): a layer whose bytes fit in a level
+is judged against that level's bandwidth, so element-wise work whose data stayed in L2 is no longer
+"above the roof". The prediction (:meth:`Roofs.time_s`) stays the plain DRAM roofline: it is the
+baseline other figures are compared with.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Roofs",
+    "CacheRoof",
     "LayerPrediction",
     "RooflinePrediction",
     "RooflinePoint",
@@ -41,35 +49,73 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class CacheRoof:
+    """The bandwidth of one cache level: a working set of at most ``capacity_bytes`` moves at
+    ``bandwidth_bytes_per_s`` (``level``: ``L1``, ``L2``, ``L3``)."""
+
+    level: str
+    capacity_bytes: int
+    bandwidth_bytes_per_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "capacity_bytes": self.capacity_bytes,
+                "bandwidth_bytes_per_s": self.bandwidth_bytes_per_s}
+
+
+@dataclass(frozen=True)
 class Roofs:
-    """A device's two roofs, and where they came from (``label``: measured, cached, spec sheet)."""
+    """A device's two roofs, and where they came from (``label``: measured, cached, spec sheet).
+
+    ``cache_roofs`` (smallest level first; none for a spec sheet) are the bandwidths of working sets
+    that stay in a cache; ``measured_at`` (ISO 8601, None for a spec sheet) and ``cached`` say when
+    the roofs were measured and whether they were read from the cache."""
 
     peak_flops: float
     bandwidth_bytes_per_s: float
     label: str = ""
+    cache_roofs: tuple[CacheRoof, ...] = ()
+    measured_at: str | None = None
+    cached: bool = False
 
     def __post_init__(self) -> None:
         if self.peak_flops <= 0 or self.bandwidth_bytes_per_s <= 0:
             raise ValueError(
                 f"roofs must be positive, got {self.peak_flops} FLOP/s and {self.bandwidth_bytes_per_s} B/s"
             )
+        if any(level.capacity_bytes <= 0 or level.bandwidth_bytes_per_s <= 0 for level in self.cache_roofs):
+            raise ValueError(f"cache roofs must be positive, got {self.cache_roofs}")
 
     @property
     def ridge_flop_per_byte(self) -> float:
         """The intensity where the two roofs meet: peak_flops / bandwidth."""
         return self.peak_flops / self.bandwidth_bytes_per_s
 
-    def attainable_flops(self, intensity: float) -> float:
-        """The roof at ``intensity`` FLOP/B: min(peak, intensity × bandwidth), in FLOP/s."""
-        return min(self.peak_flops, intensity * self.bandwidth_bytes_per_s)
+    def bandwidth_for(self, bytes_accessed: float | None) -> float:
+        """The bandwidth roof of work over ``bytes_accessed`` bytes: the fastest cache level that holds
+        them all (``bytes_accessed ≤ capacity``), else DRAM's; never below DRAM's (a working set in a
+        cache can always go at least as fast as memory), and DRAM's when ``bytes_accessed`` is None.
 
-    def share_of_roof(self, intensity: float, flops_per_s: float) -> float:
-        """The share of the roof at ``intensity`` that ``flops_per_s`` reaches (above 1: over it)."""
-        attainable = self.attainable_flops(intensity)
+        With levels of rising capacity and falling bandwidth (as caches are), this is the bandwidth of
+        the smallest level that holds the working set."""
+        if bytes_accessed is None:
+            return self.bandwidth_bytes_per_s
+        holding = [level.bandwidth_bytes_per_s for level in self.cache_roofs if bytes_accessed <= level.capacity_bytes]
+        return max([self.bandwidth_bytes_per_s, *holding])
+
+    def attainable_flops(self, intensity: float, bytes_accessed: float | None = None) -> float:
+        """The roof at ``intensity`` FLOP/B: min(peak, intensity × bandwidth), in FLOP/s; with
+        ``bytes_accessed``, the bandwidth of the cache level that holds them (:meth:`bandwidth_for`)."""
+        return min(self.peak_flops, intensity * self.bandwidth_for(bytes_accessed))
+
+    def share_of_roof(self, intensity: float, flops_per_s: float, bytes_accessed: float | None = None) -> float:
+        """The share of the roof at ``intensity`` that ``flops_per_s`` reaches (above 1: over it);
+        with ``bytes_accessed``, of the roof of the cache level that holds the working set."""
+        attainable = self.attainable_flops(intensity, bytes_accessed)
         return flops_per_s / attainable if attainable > 0 else 0.0
 
     def time_s(self, flops: float, bytes_accessed: float) -> float:
-        """The roofline's lower bound on the time of ``flops`` over ``bytes_accessed``."""
+        """The roofline's lower bound on the time of ``flops`` over ``bytes_accessed`` (DRAM's roof:
+        the plain roofline, whatever the cache roofs)."""
         return max(flops / self.peak_flops, bytes_accessed / self.bandwidth_bytes_per_s)
 
     def bound(self, flops: float, bytes_accessed: float) -> str:
@@ -90,6 +136,7 @@ class LayerPrediction(Intensity):
     bytes_accessed: int
     predicted_ms: float
     bound: str
+    roof_bytes_per_s: float = 0.0  # the bandwidth roof its working set is under (Roofs.bandwidth_for)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +149,7 @@ class LayerPrediction(Intensity):
             "intensity": self.intensity,
             "predicted_ms": self.predicted_ms,
             "bound": self.bound,
+            "roof_bytes_per_s": self.roof_bytes_per_s,
         }
 
 
@@ -134,6 +182,9 @@ class RooflinePrediction(Intensity):
             "bandwidth_bytes_per_s": self.roofs.bandwidth_bytes_per_s,
             "ridge_flop_per_byte": self.roofs.ridge_flop_per_byte,
             "roofs": self.roofs.label,
+            "roofs_measured_at": self.roofs.measured_at,
+            "roofs_cached": self.roofs.cached,
+            "cache_roofs": [level.to_dict() for level in self.roofs.cache_roofs],
             "flops": self.flops,
             "bytes_accessed": self.bytes_accessed,
             "intensity": self.intensity,
@@ -156,6 +207,7 @@ def predict(report: Report, roofs: Roofs, depth: int | None = None) -> RooflineP
             bytes_accessed=row.bytes_accessed,
             predicted_ms=roofs.time_s(row.flops, row.bytes_accessed) * 1e3,
             bound=roofs.bound(row.flops, row.bytes_accessed),
+            roof_bytes_per_s=roofs.bandwidth_for(row.bytes_accessed),
         )
         for row in report.layers(depth)
     )
@@ -172,7 +224,9 @@ def predict(report: Report, roofs: Roofs, depth: int | None = None) -> RooflineP
 @dataclass(frozen=True)
 class RooflinePoint:
     """One dot: a layer (or the whole model) at (intensity, FLOP/s), with its share of the time
-    and ``roof_share``, the FLOP/s it reaches over the roof above it (1 on the roof, above 1 over it)."""
+    and ``roof_share``, the FLOP/s it reaches over the roof above it (1 on the roof, above 1 over it):
+    for a layer, the roof of the cache level its bytes fit in (:meth:`Roofs.bandwidth_for`); for
+    the whole model, DRAM's (its bytes are a sum over layers, not one working set)."""
 
     name: str
     type: str
@@ -201,7 +255,7 @@ class RooflineChart:
     @property
     def above_roof(self) -> tuple[RooflinePoint, ...]:
         """Dots over their roof: a measured layer can beat the measured roofs (its data stayed in
-        a cache faster than the memory the bandwidth roof was measured on)."""
+        a cache faster than the roof of the level its bytes fit in, or there are no cache roofs)."""
         return tuple(p for p in self.points if p.roof_share > 1.0)
 
 
@@ -248,7 +302,7 @@ def chart(prediction: RooflinePrediction, measured: Measured | None = None, titl
                 rate,
                 share,
                 ms,
-                prediction.roofs.share_of_roof(layer.intensity, rate),
+                prediction.roofs.share_of_roof(layer.intensity, rate, layer.bytes_accessed),
                 layer.flops,
                 layer.bytes_accessed,
             )

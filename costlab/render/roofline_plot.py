@@ -1,5 +1,9 @@
 """The roofline figure: log–log, the device's two roofs, one dot per layer and a star for the model.
 
+Cache roofs, when the roofs have them, are dashed grey lines under the solid DRAM and compute
+roofs, each named by its level and bandwidth at the left edge; a measured layer's "% of roof" is
+of the roof of the level its bytes fit in.
+
 Drawn on a bare ``matplotlib.figure.Figure`` (Agg / SVG canvases chosen by the file suffix), never
 through ``pyplot``: no global figure state is created or left behind. Everything drawn comes from a
 :class:`~costlab.cost.roofline.RooflineChart`.
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from costlab.cost.categories import Category
 from costlab.cost.categories import label as kind_label
-from costlab.units import compact, duration, human
+from costlab.units import binary_bytes, compact, duration, human
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -199,6 +203,7 @@ def _draw_roofs(axes: Axes, chart: RooflineChart, x_range: tuple[float, float]) 
     xs = [x_range[0], ridge, x_range[1]]
     label = f"roofs: {human(roofs.peak_flops, 'FLOP/s')} peak, {human(roofs.bandwidth_bytes_per_s, 'B/s')} memory"
     axes.plot(xs, [roofs.attainable_flops(x) for x in xs], color="black", linewidth=2, zorder=2, label=label)
+    _draw_cache_roofs(axes, chart, x_range)
     axes.axvline(ridge, color="black", linestyle=":", linewidth=1, zorder=1)
     axes.plot([ridge], [roofs.peak_flops], marker="o", color="black", markersize=5, zorder=3)
     axes.annotate(
@@ -208,6 +213,28 @@ def _draw_roofs(axes: Axes, chart: RooflineChart, x_range: tuple[float, float]) 
         textcoords="offset points",
         fontsize=9,
     )
+
+
+def _draw_cache_roofs(axes: Axes, chart: RooflineChart, x_range: tuple[float, float]) -> None:
+    """Each cache level's bandwidth roof, dashed, from the left edge to where it meets the compute
+    roof, named at the left edge; drawn under the solid roofs, the dots and their labels."""
+    roofs = chart.roofs
+    for level in roofs.cache_roofs:
+        ridge = roofs.peak_flops / level.bandwidth_bytes_per_s
+        if ridge <= x_range[0] or level.bandwidth_bytes_per_s <= roofs.bandwidth_bytes_per_s:
+            continue  # meets the compute roof off the chart, or no faster than memory: nothing to draw
+        end = min(ridge, x_range[1])
+        axes.plot([x_range[0], end], [x_range[0] * level.bandwidth_bytes_per_s, end * level.bandwidth_bytes_per_s],
+                  color="0.45", linestyle="--", linewidth=1, zorder=1.5)
+        axes.annotate(
+            f"{level.level} {human(level.bandwidth_bytes_per_s, 'B/s')}",
+            (x_range[0], x_range[0] * level.bandwidth_bytes_per_s),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=7.5,
+            color="0.35",
+            zorder=1.5,
+        )
 
 
 def _radius(area: float) -> float:
@@ -357,6 +384,9 @@ def _decorate(
     note += f"height: {how}"
     if chart.hidden_layers:
         note += f"; {chart.hidden_layers} layers without FLOPs ({chart.hidden_share:.1%} of the time) not shown"
+    if chart.roofs.cache_roofs:
+        levels = ", ".join(f"{c.level} ≤ {binary_bytes(c.capacity_bytes)}" for c in chart.roofs.cache_roofs)
+        note += f"; dashed: cache roofs ({levels}), a layer's share of roof is of the level its bytes fit in"
     above = chart.above_roof
     if above:
         memory_bound = all(p.intensity < chart.roofs.ridge_flop_per_byte for p in above)

@@ -19,12 +19,12 @@ from costlab.cost.categories import label as kind_label
 from costlab.render.layout import Col, build_table
 from costlab.render.predict import calibrated_cells, calibrated_columns, calibrated_note
 from costlab.render.tabular import csv_writer
-from costlab.units import duration, human, shapes_text
+from costlab.units import binary_bytes, duration, human, shapes_text
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from costlab.cost.roofline import RooflinePrediction
+    from costlab.cost.roofline import RooflinePrediction, Roofs
     from costlab.timing.calibrations import PredictedTimes
     from costlab.timing.layers import LayerTime, LayerTiming
     from costlab.timing.machine import DeviceSpec, MachinePeaks
@@ -246,43 +246,64 @@ def layer_times_csv(timings: Sequence[LayerTiming]) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
+def _spread(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _cache_rows(peaks: MachinePeaks) -> list[tuple[str, str]]:
+    """(name, bandwidth) per cache level; one row saying why when there are none."""
+    if not peaks.cache_levels:
+        why = "not measured (cached by an older costlab)" if peaks.cache_levels is None else "sizes unreadable"
+        return [("Cache roofs", why)]
+    return [(f"  {name} cache (≤ {binary_bytes(size)})", human(rate, "B/s")) for name, size, rate in peaks.cache_levels]
+
+
 def machine_table(peaks: MachinePeaks, width: int, spec: DeviceSpec | None = None) -> Group:
-    """The measured roofs (and a known GPU's spec sheet beside them)."""
+    """The measured roofs, their repeats' spread, the cache roofs (and a known GPU's spec sheet beside them)."""
+    from costlab.timing.machine import ROOF_NOISE_LIMIT
+
     origin = f"cached {peaks.measured_at}" if peaks.cached else f"measured {peaks.measured_at}"
     threads = f", {_threads(peaks.threads)}" if peaks.device == "cpu" else ""
     note = (
-        f"{peaks.device}, {peaks.dtype}{threads}; {origin} with torch {peaks.torch_version}; --refresh measures again"
+        f"{peaks.device}, {peaks.dtype}{threads}; {origin} with torch {peaks.torch_version}; --refresh measures again. "
+        f"Spread: (median - best) / best of the repeats (over {ROOF_NOISE_LIMIT:.0%}: too noisy to cache); "
+        "cache roofs: copy / triad on half a level's capacity, dispatch overhead taken out"
     )
     spec_peak = spec.peak_flops(peaks.dtype) if spec is not None else None
     rows = [
         [
             f"Peak compute ({peaks.gemm_size}² matmul)",
             human(peaks.peak_flops, "FLOP/s"),
+            _spread(peaks.flops_spread),
             human(spec_peak, "FLOP/s") if spec_peak else "–",
         ],
         [
             "Memory bandwidth",
             human(peaks.bandwidth_bytes_per_s, "B/s"),
+            _spread(peaks.bandwidth_spread),
             human(spec.bandwidth_bytes_per_s, "B/s") if spec else "–",
         ],
-        ["  copy", human(peaks.copy_bytes_per_s, "B/s"), ""],
-        ["  triad", human(peaks.triad_bytes_per_s, "B/s"), ""],
+        ["  copy", human(peaks.copy_bytes_per_s, "B/s"), "", ""],
+        ["  triad", human(peaks.triad_bytes_per_s, "B/s"), "", ""],
+        *([name, rate, "", ""] for name, rate in _cache_rows(peaks)),
         [
             "Ridge point",
             f"{peaks.ridge_flop_per_byte:.1f} FLOP/B",
+            "",
             f"{spec_peak / spec.bandwidth_bytes_per_s:.1f} FLOP/B" if spec and spec_peak else "–",
         ],
     ]
-    columns = [Col("Roof"), Col("Measured", True)]
+    columns = [Col("Roof"), Col("Measured", True), Col("Spread", True, drop=1)]
     if spec is not None:
         columns.append(Col(f"Spec sheet ({spec.name})", True))
     else:
-        rows = [row[:2] for row in rows]
+        rows = [row[:3] for row in rows]
     return _with_note(build_table(columns, rows, width=width, title=peaks.device_name), note)
 
 
 def machine_json(peaks: MachinePeaks, spec: DeviceSpec | None = None) -> str:
     data: dict[str, Any] = {"schema_version": SCHEMA_VERSION, **peaks.to_dict()}
+    data["cache_roofs"] = [level.to_dict() for level in peaks.roofs().cache_roofs]
     if spec is not None:
         data["spec_sheet"] = {
             "name": spec.name,
@@ -318,7 +339,8 @@ def roofline_table(
     note = (
         f"roofs: {human(roofs.peak_flops, 'FLOP/s')} and {human(roofs.bandwidth_bytes_per_s, 'B/s')}, "
         f"ridge {roofs.ridge_flop_per_byte:.1f} FLOP/B ({roofs.label}). "
-        "Roofline = max(FLOPs / peak, bytes / bandwidth) per layer, summed for the model "
+        + cache_roofs_note(roofs)
+        + "Roofline = max(FLOPs / peak, bytes / bandwidth) per layer, summed for the model "
         f"(single-roof bound of the totals: {duration(prediction.bound_ms)})"
         + (
             f"; the {len(rows)} heaviest of {len(prediction.layers)} layers shown"
@@ -363,8 +385,21 @@ def roofline_table(
 
 
 def _of_roof(prediction: RooflinePrediction, timed: LayerTime) -> float:
-    """The share of its roof a measured layer reaches: achieved FLOP/s over the roof at its intensity."""
-    return prediction.roofs.share_of_roof(timed.intensity, timed.achieved_flops_per_s)
+    """The share of its roof a measured layer reaches: achieved FLOP/s over the roof at its intensity,
+    with the bandwidth of the cache level its bytes fit in."""
+    return prediction.roofs.share_of_roof(timed.intensity, timed.achieved_flops_per_s, timed.bytes_accessed)
+
+
+def cache_roofs_note(roofs: Roofs) -> str:
+    """``L1 roof 95.0 GB/s for working sets ≤ 32 KiB, …; "Of roof" is of the roof a layer's bytes
+    fit under. `` (nothing without cache roofs)."""
+    if not roofs.cache_roofs:
+        return ""
+    levels = ", ".join(
+        f"{level.level} roof {human(level.bandwidth_bytes_per_s, 'B/s')} for working sets ≤ {binary_bytes(level.capacity_bytes)}"
+        for level in roofs.cache_roofs
+    )
+    return f"Cache roofs: {levels}; a layer's share of its roof is of the fastest level its bytes fit in. "
 
 
 def roofline_json(
@@ -454,11 +489,15 @@ def machine_markdown(peaks: MachinePeaks, spec: DeviceSpec | None = None) -> str
              + (f", {_threads(peaks.threads)}" if peaks.device == "cpu" else "") + f", measured {peaks.measured_at})",
              "", "| roof | measured |" + (f" spec sheet ({spec.name}) |" if spec else ""),
              "|---|---:|" + ("---:|" if spec else "")]
+    def spread(value: float | None) -> str:
+        return "" if value is None else f" (spread {value:.1%})"
+
     rows = [
-        (f"peak compute ({peaks.gemm_size}² matmul)", human(peaks.peak_flops, "FLOP/s"),
+        (f"peak compute ({peaks.gemm_size}² matmul)", human(peaks.peak_flops, "FLOP/s") + spread(peaks.flops_spread),
          human(spec_peak, "FLOP/s") if spec_peak else "–"),
-        ("memory bandwidth", human(peaks.bandwidth_bytes_per_s, "B/s"),
+        ("memory bandwidth", human(peaks.bandwidth_bytes_per_s, "B/s") + spread(peaks.bandwidth_spread),
          human(spec.bandwidth_bytes_per_s, "B/s") if spec else "–"),
+        *((name.strip(), rate, "–") for name, rate in _cache_rows(peaks)),
         ("ridge point", f"{peaks.ridge_flop_per_byte:.1f} FLOP/B",
          f"{spec_peak / spec.bandwidth_bytes_per_s:.1f} FLOP/B" if spec and spec_peak else "–"),
     ]

@@ -6,8 +6,15 @@
   ``n`` written) and a STREAM triad (``a = b + 2·c``: ``2n`` read, ``n`` written), on buffers far
   larger than the last-level cache. Bytes read and written both count, as in ``bytes_accessed``.
 
-Peaks are the *best* repeat, not the median: a roof is what the device can do. On CPU the whole
-measurement takes about 3–4 s at the current thread count (recorded; it is part of the cache key).
+* ``cache_levels``: the bandwidth of working sets that stay in each cache level (L1, L2, L3 on a
+  CPU; L2 on CUDA), measured by :mod:`costlab.timing.caches` with the dispatch overhead taken out.
+
+Peaks are the *best* repeat, not the median: a roof is what the device can do. How far the median
+repeat is from the best, ``(median − best) / best``, is kept as ``flops_spread`` and
+``bandwidth_spread``: on a busy machine repeats spread and even the best is too slow (10 GB/s
+measured where 31 GB/s is normal). Roofs that spread more than :data:`ROOF_NOISE_LIMIT` are used
+but not cached (:func:`roof_noise_problem` says why). On CPU the whole measurement takes about
+4–5 s at the current thread count (recorded; it is part of the cache key).
 
 The cache is one JSON file, ``machine.json``, in :func:`cache_dir`: ``$COSTLAB_CACHE_DIR`` when
 set, else ``$XDG_CACHE_HOME/costlab``, else ``~/.cache/costlab``. Entries are keyed by device
@@ -20,7 +27,9 @@ or to predict a roofline for a device that is not here.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 import json
+import statistics
 import math
 import os
 import time
@@ -29,10 +38,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from costlab import dtypes
-from costlab.cost.roofline import Roofs
+from costlab import dtypes, units
+from costlab.cost.roofline import CacheRoof, Roofs
 from costlab.errors import CostlabError
 from costlab.files import atomic_write
+from costlab.timing.caches import CacheLevel, cache_sizes, measure_cache_levels
 from costlab.timing.devices import (
     DeviceError,
     device_name,
@@ -57,12 +67,24 @@ __all__ = [
     "store",
     "spec_for",
     "known_spec",
+    "ROOF_NOISE_LIMIT",
+    "roof_noise_problem",
+    "utc_now",
 ]
 
 CACHE_FILE = "machine.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 1  # entries without the spreads or cache levels (older costlab) still load
+ROOF_NOISE_LIMIT = 0.10
+"""Roofs whose repeats spread more than this ((median − best) / best, of the matmul or of the
+bandwidth) are not cached: the machine was busy while they were measured."""
 _CPU = {"budget_s": 3.0, "buffer_bytes": 128 * 2**20, "gemm_sizes": (512, 1024)}
 _CUDA = {"budget_s": 2.0, "buffer_bytes": 2**30, "gemm_sizes": (4096, 8192)}
+_CACHE_SHARE = 0.25  # of the budget, on top of it, for the cache levels (0.75 s on CPU)
+
+
+def utc_now() -> datetime:
+    """The clock the roofs' age is read against (tests put a fixed one in its place)."""
+    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,9 @@ class MachinePeaks:
     measured_at: str
     torch_version: str
     cached: bool = False
+    flops_spread: float | None = None  # (median - best) / best of the matmul's repeats; None: not recorded
+    bandwidth_spread: float | None = None  # the same, of the copy or triad that gave the bandwidth
+    cache_levels: tuple[CacheLevel, ...] | None = None  # (level, capacity_bytes, bytes_per_s); None: not measured
 
     @property
     def ridge_flop_per_byte(self) -> float:
@@ -91,11 +116,28 @@ class MachinePeaks:
     def key(self) -> str:
         return cache_key(self.device, self.device_name, self.dtype, self.threads)
 
-    def roofs(self) -> Roofs:
+    def roofs(self, now: datetime | None = None) -> Roofs:
+        """The roofs, labelled with where they came from: ``AMD EPYC (float32, 2 threads), measured
+        2026-12-01 21:11 UTC, 3 h ago, cached`` (read from the cache; the age against ``now``,
+        default :func:`utc_now`), ``…, measured now`` (measured in this run), and whether there are
+        cache roofs when there are none."""
         threads = f", {self.threads} thread{'s' if self.threads != 1 else ''}" if self.device == "cpu" else ""
-        day = self.measured_at[:10]
+        if self.cached:
+            origin = f"measured {_when(self.measured_at, now or utc_now())}, cached"
+        else:
+            origin = "measured now" + (", not cached: too noisy" if roof_noise_problem(self) else "")
+        if self.cache_levels is None:
+            origin += "; no cache roofs (cached by an older costlab: --refresh measures them)"
+        elif not self.cache_levels:
+            origin += "; no cache roofs (the cache sizes could not be read or measured)"
+        levels = tuple(CacheRoof(name, int(size), float(rate)) for name, size, rate in self.cache_levels or ())
         return Roofs(
-            self.peak_flops, self.bandwidth_bytes_per_s, f"{self.device_name} ({self.dtype}{threads}), measured {day}"
+            self.peak_flops,
+            self.bandwidth_bytes_per_s,
+            f"{self.device_name} ({self.dtype}{threads}), {origin}",
+            cache_roofs=levels,
+            measured_at=self.measured_at,
+            cached=self.cached,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,8 +147,42 @@ class MachinePeaks:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MachinePeaks:
+        """From :meth:`to_dict` or a cache entry (JSON lists back to tuples); TypeError / ValueError
+        when malformed."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if values.get("cache_levels") is not None:
+            values["cache_levels"] = tuple(
+                (str(name), int(size), float(rate)) for name, size, rate in values["cache_levels"]
+            )
+        return cls(**values)
+
+
+def _when(measured_at: str, now: datetime) -> str:
+    """``2026-12-01 21:11 UTC, 3 h ago`` (the stamp as it is when it cannot be read)."""
+    try:
+        stamp = datetime.fromisoformat(measured_at)
+    except ValueError:
+        return measured_at
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    moment = stamp.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{moment}, {units.age((now - stamp).total_seconds())}"
+
+
+def roof_noise_problem(peaks: MachinePeaks) -> str | None:
+    """Why ``peaks`` are too noisy to cache, or None when they are not (or their spread is unknown)."""
+    spreads = [(what, spread) for what, spread in (("matmul", peaks.flops_spread),
+                                                   ("bandwidth", peaks.bandwidth_spread))
+               if spread is not None and spread > ROOF_NOISE_LIMIT]
+    if not spreads:
+        return None
+    hint = " or with --threads 1" if peaks.device == "cpu" and peaks.threads > 1 else ""
+    which = " and ".join(f"{what} {spread:.0%}" for what, spread in spreads)
+    return (
+        f"the roofs' repeats spread too much ({which}; (median - best) / best, over {ROOF_NOISE_LIMIT:.0%}): "
+        f"the machine was busy; measure again at a quieter moment{hint} (costlab machine --refresh)"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -216,7 +292,7 @@ def load_cached(key: str) -> MachinePeaks | None:
         return None
     try:
         return replace(MachinePeaks.from_dict(entry), cached=True)
-    except TypeError:
+    except (TypeError, ValueError):
         return None
 
 
@@ -241,49 +317,55 @@ def store(peaks: MachinePeaks) -> Path:
 # ------------------------------------------------------------------------------------------------
 
 
-def _best_seconds(fn: Any, device: torch.device, budget_s: float) -> float:
-    """The fastest of repeated calls of ``fn`` (after one warm-up call) within ``budget_s``."""
+def _best_seconds(fn: Any, device: torch.device, budget_s: float) -> tuple[float, float]:
+    """The fastest of repeated calls of ``fn`` (after one warm-up call) within ``budget_s`` (at
+    least three), and how far the median is from it: (best seconds, (median - best) / best)."""
     fn()
-    best = math.inf
+    times: list[float] = []
     spent = 0.0
-    while spent < budget_s or best == math.inf:
+    while spent < budget_s or len(times) < 3:
         synchronize(device)
         start = time.perf_counter()
         fn()
         synchronize(device)
         elapsed = time.perf_counter() - start
-        best = min(best, elapsed)
+        times.append(elapsed)
         spent += elapsed
-    return best
+    best = min(times)
+    return best, (statistics.median(times) - best) / best if best > 0 else math.inf
 
 
-def _gemm_peak(device: torch.device, dtype: torch.dtype, sizes: tuple[int, ...], budget_s: float) -> tuple[float, int]:
-    """(best FLOP/s, at size n) over square matrix products of the given sizes."""
+def _gemm_peak(
+    device: torch.device, dtype: torch.dtype, sizes: tuple[int, ...], budget_s: float
+) -> tuple[float, int, float]:
+    """(best FLOP/s, at size n, the spread of its repeats) over square matrix products of the given sizes."""
     import torch
 
-    best_rate, best_n = 0.0, sizes[0]
+    best_rate, best_n, best_spread = 0.0, sizes[0], 0.0
     share = budget_s / len(sizes)
     for n in sizes:
         a, b = (torch.randn((n, n), device=device).to(dtype) for _ in range(2))
         out = torch.empty((n, n), device=device, dtype=dtype)
-        seconds = _best_seconds(functools.partial(torch.mm, a, b, out=out), device, share)
+        seconds, spread = _best_seconds(functools.partial(torch.mm, a, b, out=out), device, share)
         rate = 2 * n**3 / seconds
         if rate > best_rate:
-            best_rate, best_n = rate, n
+            best_rate, best_n, best_spread = rate, n, spread
         if seconds > share / 4:
             break  # larger sizes would not fit the budget
-    return best_rate, best_n
+    return best_rate, best_n, best_spread
 
 
-def _bandwidth(device: torch.device, buffer_bytes: int, budget_s: float) -> tuple[float, float]:
-    """(copy, triad) bytes per second on float32 buffers of ``buffer_bytes`` each."""
+def _bandwidth(device: torch.device, buffer_bytes: int, budget_s: float) -> tuple[float, float, float]:
+    """(copy, triad) bytes per second on float32 buffers of ``buffer_bytes`` each, and the spread
+    of the repeats of the faster one."""
     import torch
 
     n = buffer_bytes // 4
     a, b, c = (torch.ones(n, device=device) for _ in range(3))
-    copy_s = _best_seconds(lambda: a.copy_(b), device, budget_s / 2)
-    triad_s = _best_seconds(lambda: torch.add(b, c, alpha=2.0, out=a), device, budget_s / 2)
-    return 2 * 4 * n / copy_s, 3 * 4 * n / triad_s
+    copy_s, copy_spread = _best_seconds(lambda: a.copy_(b), device, budget_s / 2)
+    triad_s, triad_spread = _best_seconds(lambda: torch.add(b, c, alpha=2.0, out=a), device, budget_s / 2)
+    copy_rate, triad_rate = 2 * 4 * n / copy_s, 3 * 4 * n / triad_s
+    return copy_rate, triad_rate, copy_spread if copy_rate >= triad_rate else triad_spread
 
 
 def measure_peaks(
@@ -294,10 +376,12 @@ def measure_peaks(
     budget_s: float | None = None,
     buffer_bytes: int | None = None,
 ) -> MachinePeaks:
-    """Measure ``device``'s peak FLOP/s at ``dtype`` and its memory bandwidth (no cache involved).
+    """Measure ``device``'s peak FLOP/s at ``dtype``, its memory bandwidth and its cache levels'
+    bandwidths (no cache file involved).
 
-    ``budget_s`` (default 3 s on CPU, 2 s on CUDA, plus warm-up) and ``buffer_bytes`` (128 MiB on CPU, 1 GiB
-    on CUDA) trade time for accuracy; buffers must stay far larger than the last-level cache.
+    ``budget_s`` (default 3 s on CPU, 2 s on CUDA, plus warm-up; a quarter more for the cache levels)
+    and ``buffer_bytes`` (128 MiB on CPU, 1 GiB on CUDA) trade time for accuracy; buffers must stay
+    far larger than the last-level cache.
     """
     import torch
 
@@ -309,8 +393,9 @@ def measure_peaks(
     if target.type == "cuda":
         size = min(size, torch.cuda.mem_get_info(target)[0] // 8)
     with fixed_threads(threads) as used, torch.no_grad():
-        peak, n = _gemm_peak(target, float_dtype, defaults["gemm_sizes"], budget / 2)
-        copy_rate, triad_rate = _bandwidth(target, size, budget / 2)
+        peak, n, flops_spread = _gemm_peak(target, float_dtype, defaults["gemm_sizes"], budget / 2)
+        copy_rate, triad_rate, bandwidth_spread = _bandwidth(target, size, budget / 2)
+        levels = measure_cache_levels(target, cache_sizes(target), budget * _CACHE_SHARE)
     if target.type == "cuda":
         torch.cuda.empty_cache()
     return MachinePeaks(
@@ -325,15 +410,25 @@ def measure_peaks(
         gemm_size=n,
         measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         torch_version=torch.__version__,
+        flops_spread=flops_spread,
+        bandwidth_spread=bandwidth_spread,
+        cache_levels=levels,
     )
 
 
 def machine_peaks(
-    device: str = "cpu", dtype: str = "float32", threads: int | None = None, *, refresh: bool = False
+    device: str = "cpu",
+    dtype: str = "float32",
+    threads: int | None = None,
+    *,
+    refresh: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> MachinePeaks:
-    """The peaks of ``device`` at ``dtype``: from the cache when there, else measured and cached.
+    """The peaks of ``device`` at ``dtype``: from the cache when there, else measured and cached —
+    unless they are too noisy (:func:`roof_noise_problem`): then they are returned, not cached.
 
     ``threads`` (CPU) fixes torch's thread count for the measurement; None means the current one.
+    ``announce`` is told, in one line, what is about to be measured and for how long, before it is.
     """
     import torch
 
@@ -345,6 +440,14 @@ def machine_peaks(
         cached = load_cached(key)
         if cached is not None:
             return cached
+    if announce is not None:
+        budget = (_CUDA if target.type == "cuda" else _CPU)["budget_s"] * (1 + _CACHE_SHARE)
+        threads_text = f", {used} thread{'s' if used != 1 else ''}" if target.type == "cpu" else ""
+        announce(
+            f"measuring the roofs of {device_name(target)} ({dtype_name}{threads_text}): peak matmul FLOP/s, memory "
+            f"and cache bandwidth, about {budget + 1:.0f} s"
+        )
     peaks = measure_peaks(str(target), dtype_name, used)
-    store(peaks)
+    if roof_noise_problem(peaks) is None:
+        store(peaks)
     return peaks

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from typer.testing import CliRunner
 
 import costlab
 from costlab.cli import app
+from costlab.timing import machine
 from costlab.timing.devices import device_name
 from tests.conftest import REPO, TINY_NET, fake_calibration, store_fake_calibration, store_fake_peaks
 
@@ -45,6 +47,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder holding the tiny net, its baseline (MACs 1% lower) and a check config; a fake machine cache."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COSTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(machine, "utc_now", lambda: datetime(2026, 1, 1, 3, 0, tzinfo=timezone.utc))  # 3 h after
     store_fake_peaks()
     store_fake_calibration()
     shutil.copy(TINY_NET, tmp_path / "tiny_net.py")
