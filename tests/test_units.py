@@ -6,6 +6,8 @@ import pytest
 
 from costlab.units import (
     QuantityError,
+    age,
+    binary_bytes,
     duration,
     exact,
     finite_number,
@@ -135,3 +137,20 @@ def test_format_quantity_formats_limits_as_tables_print_numbers(value: float, un
 def test_exact_counts_to_the_last_unit() -> None:
     assert exact(314_193_216) == "314,193,216"
     assert (exact(13_356_224, sign=True), exact(-1_000, sign=True), exact(0)) == ("+13,356,224", "-1,000", "0")
+
+
+def test_binary_bytes_write_cache_capacities():
+    assert binary_bytes(32 * 1024) == "32 KiB"  # L1d
+    assert binary_bytes(512 * 1024) == "512 KiB"  # L2
+    assert binary_bytes(32 * 2**20) == "32 MiB"  # L3: 32,768 KiB
+    assert binary_bytes(3 * 2**19) == "1.5 MiB"  # 1,572,864 B
+    assert binary_bytes(100) == "100 B"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(-5, "under a minute ago"), (59, "under a minute ago"), (60, "1 min ago"), (3599, "59 min ago"),
+     (3 * 3600 + 540, "3 h ago"), (47 * 3600, "47 h ago"), (48 * 3600, "2 days ago"), (334 * 86400, "334 days ago")],
+)
+def test_age_rounds_down_to_its_unit(seconds, text):
+    assert age(seconds) == text

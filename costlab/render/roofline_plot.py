@@ -390,7 +390,8 @@ def _decorate(
     above = chart.above_roof
     if above:
         memory_bound = all(p.intensity < chart.roofs.ridge_flop_per_byte for p in above)
-        why = "cached data beat the measured memory roof" if memory_bound else "the measured roofs are not their ceiling"
+        cached = "faster than their cache level was measured" if chart.roofs.cache_roofs else "cached data beat the measured memory roof"
+        why = cached if memory_bound else "the measured roofs are not their ceiling"
         note += f"; {len(above)} above the roof (up to {max(p.roof_share for p in above):.0%}: {why})"
     figure.supxlabel(textwrap.fill(note, 160), x=0.01, ha="left", fontsize=8, color="0.3")
     # below the axes, so the plot keeps the canvas's width (constrained layout makes room for it)

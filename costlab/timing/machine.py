@@ -317,9 +317,8 @@ def store(peaks: MachinePeaks) -> Path:
 # ------------------------------------------------------------------------------------------------
 
 
-def _best_seconds(fn: Any, device: torch.device, budget_s: float) -> tuple[float, float]:
-    """The fastest of repeated calls of ``fn`` (after one warm-up call) within ``budget_s`` (at
-    least three), and how far the median is from it: (best seconds, (median - best) / best)."""
+def _repeat(fn: Any, device: torch.device, budget_s: float) -> list[float]:
+    """The seconds of repeated calls of ``fn`` (after one warm-up call) within ``budget_s``, at least three."""
     fn()
     times: list[float] = []
     spent = 0.0
@@ -331,8 +330,18 @@ def _best_seconds(fn: Any, device: torch.device, budget_s: float) -> tuple[float
         elapsed = time.perf_counter() - start
         times.append(elapsed)
         spent += elapsed
+    return times
+
+
+def best_and_spread(times: list[float]) -> tuple[float, float]:
+    """(the fastest repeat, how far the median is from it: (median - best) / best)."""
     best = min(times)
     return best, (statistics.median(times) - best) / best if best > 0 else math.inf
+
+
+def _best_seconds(fn: Any, device: torch.device, budget_s: float) -> tuple[float, float]:
+    """The fastest of repeated calls of ``fn`` within ``budget_s``, and the spread of the repeats."""
+    return best_and_spread(_repeat(fn, device, budget_s))
 
 
 def _gemm_peak(

@@ -11,6 +11,7 @@ import io
 import json
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,11 @@ import torch
 from typer.testing import CliRunner
 
 from costlab.cli import app
+from costlab.timing import machine
 from costlab.timing.devices import device_name
-from costlab.timing.machine import MachinePeaks
+from costlab.timing.machine import MachinePeaks, cache_path
 from tests.conftest import REPO, TINY_NET, store_fake_peaks
+from tests.timing.test_roofs import CPU, OLD_ENTRY, noisy_measurement
 
 ROOT = REPO
 TINY = str(TINY_NET)
@@ -202,6 +205,21 @@ def test_machine_refresh_measures_and_rewrites_the_cache(cache, monkeypatch):
     assert again["cached"] is True and again["peak_flops"] == 50e9
 
 
+def test_the_cli_says_it_measures_and_warns_once_when_too_noisy(monkeypatch, tmp_path):
+    monkeypatch.setenv("COSTLAB_CACHE_DIR", str(tmp_path))
+    noisy_measurement(monkeypatch)
+    result = invoke("machine", "--threads", "1", "-f", "json")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("note: measuring the roofs of") and "about 5 s" in lines[0]
+    assert lines[1].startswith("warning: roofs not cached, used for this run only: the roofs' repeats spread")
+    assert "matmul 50% and bandwidth 50%" in lines[1]
+    data = json.loads(result.stdout)
+    assert data["cached"] is False and data["flops_spread"] == pytest.approx(0.5)
+    assert not cache_path().exists()
+
+
 def test_machine_bad_dtype_is_one_line(cache):
     one_line_error(invoke("machine", "--dtype", "float8"), "unknown dtype")
 
@@ -246,6 +264,38 @@ def test_measured_roofline_on_cpu(cache, tmp_path):
     )
     assert [r["name"] for r in rows] == ["conv1", "act", "conv2"]
     assert all(float(r["measured_ms"]) > 0 and float(r["predicted_ms"]) > 0 for r in rows)
+
+
+def test_roofline_json_shows_the_cached_roofs_provenance_and_does_not_measure(monkeypatch, tmp_path):
+    monkeypatch.setenv("COSTLAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(machine, "utc_now", lambda: datetime(2026, 12, 2, 0, 20, tzinfo=timezone.utc))  # 3 h 9 min on
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("measured although the cache holds the roofs")
+
+    monkeypatch.setattr(machine, "measure_peaks", refuse)
+    entry = {**OLD_ENTRY, "device_name": CPU, "threads": torch.get_num_threads(),
+             "measured_at": "2026-12-01T21:11:05+00:00", "flops_spread": 0.02, "bandwidth_spread": 0.03,
+             "cache_levels": [["L1", 32768, 100e9], ["L2", 524288, 40e9], ["L3", 33554432, 20e9]]}
+    key = machine.cache_key("cpu", CPU, "float32", torch.get_num_threads())
+    cache_path().write_text(json.dumps({"version": 1, "entries": {key: entry}}))
+    result = invoke("roofline", "mobilenet_v2", "-f", "json")
+    assert result.exit_code == 0, result.output
+    assert "measuring" not in result.stderr
+    data = json.loads(result.stdout)
+    threads = torch.get_num_threads()
+    assert data["roofs"] == (f"{CPU} (float32, {threads} thread{'s' if threads != 1 else ''}), "
+                             "measured 2026-12-01 21:11 UTC, 3 h ago, cached")
+    assert data["roofs_measured_at"] == "2026-12-01T21:11:05+00:00" and data["roofs_cached"] is True
+    assert [c["level"] for c in data["cache_roofs"]] == ["L1", "L2", "L3"]
+    # each layer's roof by its working set: ≤ 32 KiB → 100 GB/s, ≤ 512 KiB → 40, ≤ 32 MiB → 20, else DRAM 10
+    for layer in data["layers"]:
+        size = layer["bytes_accessed"]
+        expected = 100e9 if size <= 32768 else 40e9 if size <= 524288 else 20e9 if size <= 33554432 else 10e9
+        assert layer["roof_bytes_per_s"] == expected, layer["name"]
+    # the DRAM prediction is untouched by the cache roofs: bytes / 10 GB/s or FLOPs / 100 GFLOP/s
+    first = data["layers"][0]
+    assert first["predicted_ms"] == pytest.approx(max(first["flops"] / 100e9, first["bytes_accessed"] / 10e9) * 1e3)
 
 
 def test_roofline_refuses_bad_figure_paths(cache, tmp_path):

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import costlab
-from costlab.cost.roofline import Roofs, chart, predict
+from costlab.cost.roofline import CacheRoof, Roofs, chart, predict
 from costlab.timing.layers import CategoryTime, LayerTime, LayerTiming
 from costlab.timing.measure import Measurement, TimingSpec
 from tests.conftest import TINY_NET
@@ -137,3 +137,62 @@ def test_layers_without_flops_are_counted_not_drawn():
     drawn = chart(predict(report, ROOFS))
     assert [p.name for p in drawn.points] == ["conv"]
     assert drawn.hidden_layers == 1 and 0 < drawn.hidden_share < 1
+
+
+# ------------------------------------------------------------------------------------------------
+# cache roofs: a layer is judged against the bandwidth of the level its bytes fit in
+# ------------------------------------------------------------------------------------------------
+
+# 1 TFLOP/s, DRAM 20 GB/s; L1 32 KiB at 500 GB/s, L2 512 KiB at 200 GB/s, L3 32 MiB at 60 GB/s
+CACHED = Roofs(
+    1e12, 20e9, "cached roofs",
+    cache_roofs=(CacheRoof("L1", 32 * 1024, 500e9), CacheRoof("L2", 512 * 1024, 200e9), CacheRoof("L3", 32 * 2**20, 60e9)),
+)
+
+
+def test_the_roof_is_the_smallest_level_that_holds_the_working_set():
+    assert CACHED.bandwidth_for(32 * 1024) == 500e9  # exactly L1's capacity: still L1
+    assert CACHED.bandwidth_for(32 * 1024 + 1) == 200e9  # one byte more: L2
+    assert CACHED.bandwidth_for(100e3) == 200e9  # 100 KB ≤ 512 KiB = 524,288 B: L2
+    assert CACHED.bandwidth_for(10e6) == 60e9  # 10 MB ≤ 32 MiB: L3
+    assert CACHED.bandwidth_for(40e6) == 20e9  # 40 MB > 32 MiB = 33,554,432 B: DRAM
+    assert CACHED.bandwidth_for(None) == 20e9  # no working set (the whole model): DRAM
+    assert ROOFS.bandwidth_for(1) == ROOFS.bandwidth_bytes_per_s  # no cache roofs: DRAM whatever the size
+    # a level measured slower than memory never lowers the roof below DRAM's
+    slow = Roofs(1e12, 20e9, cache_roofs=(CacheRoof("L2", 512 * 1024, 5e9),))
+    assert slow.bandwidth_for(100e3) == 20e9
+
+
+def test_share_of_the_roof_a_layer_is_under():
+    # a layer of 100 KB at intensity 0.25 FLOP/B (25 KFLOP) fits L2: roof 0.25 × 200 GB/s = 50 GFLOP/s
+    assert CACHED.attainable_flops(0.25, 100e3) == pytest.approx(50e9)
+    # it runs at 10 GFLOP/s (25 KFLOP in 2.5 µs): 10 / 50 = 20 % of its roof ...
+    assert CACHED.share_of_roof(0.25, 10e9, 100e3) == pytest.approx(0.2)
+    # ... where the DRAM roof, 0.25 × 20 GB/s = 5 GFLOP/s, would put it at 200 %: "above the roof"
+    assert CACHED.share_of_roof(0.25, 10e9) == pytest.approx(2.0)
+    # far right of every ridge the compute roof holds: 100 FLOP/B × 500 GB/s = 50 TFLOP/s > 1 TFLOP/s
+    assert CACHED.attainable_flops(100.0, 1e3) == pytest.approx(1e12)
+
+
+def test_cache_roofs_leave_the_dram_prediction_alone(report):
+    plain, cached = predict(report, Roofs(1e12, 20e9)), predict(report, CACHED)
+    assert [p.predicted_ms for p in cached.layers] == [p.predicted_ms for p in plain.layers]
+    # the tiny net's layers move 45,952, 65,536 and 102,976 B: each ≤ 512 KiB and > 32 KiB, so under L2
+    assert [p.roof_bytes_per_s for p in cached.layers] == [200e9, 200e9, 200e9]
+    data = cached.to_dict()
+    assert data["cache_roofs"][1] == {"level": "L2", "capacity_bytes": 524288, "bandwidth_bytes_per_s": 200e9}
+    assert data["layers"][0]["roof_bytes_per_s"] == 200e9
+    assert data["roofs_measured_at"] is None and data["roofs_cached"] is False
+
+
+def test_measured_dots_are_judged_against_their_cache_roof(report):
+    prediction = predict(report, CACHED)
+    timing = synthetic_timing(prediction, [1.0, 0.5, 2.5], model_ms=5.0)
+    drawn = chart(prediction, timing.measured())
+    act = drawn.points[1]
+    # act: 8,192 FLOPs in 0.5 ms = 16.384 MFLOP/s at 0.125 FLOP/B over 65,536 B (L2):
+    # roof 0.125 × 200 GB/s = 25 GFLOP/s → 16.384e6 / 25e9 = 0.065536 %
+    assert act.roof_share == pytest.approx(16.384e6 / 25e9)
+    # the model's bytes are a sum over layers, not a working set: DRAM's roof, 13.22 FLOP/B × 20 GB/s
+    model_roof = min(1e12, 2_834_432 / 214_464 * 20e9)
+    assert drawn.model_point.roof_share == pytest.approx(2_834_432 / 5e-3 / model_roof)

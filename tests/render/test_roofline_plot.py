@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import costlab
-from costlab.cost.roofline import chart, predict
+from costlab.cost.roofline import Roofs, chart, predict
 from costlab.render.roofline_plot import roofline_image
 from tests.conftest import TINY_NET
 from tests.cost.test_roofline import PNG_MAGIC, ROOFS, synthetic_timing
@@ -79,3 +79,27 @@ def test_an_svg_carries_the_hover_text_of_every_dot(report):
     layer = text[text.index('<g id="costlab-hover"'):]
     assert layer.count("<circle") == len(drawn.points) + 1 and layer.count("<title>") == len(drawn.points) + 1
     assert "<title>conv2 (Conv2d, conv)" in layer and "predicted" in layer
+
+
+def test_cache_roofs_are_drawn_dashed_and_named_without_moving_the_dots(report):
+    from costlab.render.roofline_plot import roofline_figure
+    from tests.cost.test_roofline import CACHED
+
+    plain_roofs = Roofs(CACHED.peak_flops, CACHED.bandwidth_bytes_per_s, "plain roofs")
+    cached_chart = chart(predict(report, CACHED), None)
+    plain_chart = chart(predict(report, plain_roofs), None)
+    with_levels = roofline_figure(cached_chart, "svg", labels=3)
+    without = roofline_figure(plain_chart, "svg", labels=3)
+    text = with_levels.data.decode("utf-8")
+    # one name per level at the left edge, its bandwidth as human() writes it, and the footnote
+    for needle in ("L1 500.0 GB/s", "L2 200.0 GB/s", "L3 60.0 GB/s", "dashed: cache roofs"):
+        assert needle in text
+    assert "L2 200.0 GB/s" not in without.data.decode("utf-8")
+    # the axes span the same ranges: every dot (and the star) lands at the same x, and the same size;
+    # only the plot's height may give a few pixels to the longer footnote
+    assert [(s.x, s.radius) for s in with_levels.hotspots] == [(s.x, s.radius) for s in without.hotspots]
+    assert all(abs(a.y - b.y) < 20 for a, b in zip(with_levels.hotspots, without.hotspots))
+    # predicted dots sit on the DRAM roof: conv1 at 9.8 FLOP/B × 20 GB/s = 196 GFLOP/s, against its L2 roof
+    # min(1 TFLOP/s, 9.8 × 200 GB/s) = 1 TFLOP/s: 20 %
+    assert "20% of its roof" in with_levels.hotspots[0].title and "100% of its roof" in without.hotspots[0].title
+    assert roofline_image(cached_chart, "png").startswith(PNG_MAGIC)
