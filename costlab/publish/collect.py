@@ -296,7 +296,7 @@ def collect(
         counted.append(profile(spec, input_shape, dtype=dtype))
     dtype_name = counted[0].dtype
     notify(progress, 0.05, f"peaks of {target} (cached, or measured: a few seconds)")
-    peaks = machine_peaks(str(target), dtype_name, threads)
+    peaks = machine_peaks(str(target), dtype_name, threads, announce=lambda line: notify(progress, 0.05, line))
     # the timing's own thread count (fixed_threads(None) keeps torch's): the cache key holds it
     calibration, calibration_note = cached_calibration(
         str(target), dtype_name, threads if threads is not None else torch.get_num_threads()
