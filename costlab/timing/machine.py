@@ -454,7 +454,7 @@ def machine_peaks(
         threads_text = f", {used} thread{'s' if used != 1 else ''}" if target.type == "cpu" else ""
         announce(
             f"measuring the roofs of {device_name(target)} ({dtype_name}{threads_text}): peak matmul FLOP/s, memory "
-            f"and cache bandwidth, about {budget + 1:.0f} s"
+            f"and cache bandwidth, about {budget + 2:.0f} s"
         )
     peaks = measure_peaks(str(target), dtype_name, used)
     if roof_noise_problem(peaks) is None:

@@ -212,7 +212,7 @@ def test_the_cli_says_it_measures_and_warns_once_when_too_noisy(monkeypatch, tmp
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert len(lines) == 2, lines
-    assert lines[0].startswith("note: measuring the roofs of") and "about 5 s" in lines[0]
+    assert lines[0].startswith("note: measuring the roofs of") and "about 6 s" in lines[0]
     assert lines[1].startswith("warning: roofs not cached, used for this run only: the roofs' repeats spread")
     assert "matmul 50% and bandwidth 50%" in lines[1]
     data = json.loads(result.stdout)

@@ -412,6 +412,8 @@ def test_a_real_cpu_measurement_with_a_small_budget():
     assert result.peak_flops > 0 and result.bandwidth_bytes_per_s > 0 and result.threads == 1
     assert result.bandwidth_bytes_per_s == max(result.copy_bytes_per_s, result.triad_bytes_per_s)
     assert result.gemm_size in (512, 1024) and result.dtype == "float32" and not result.cached
+    assert result.flops_spread >= 0 and result.bandwidth_spread >= 0  # (median - best) / best
+    assert result.cache_levels is not None and all(rate > 0 for _, _, rate in result.cache_levels)
 
 
 @CUDA
