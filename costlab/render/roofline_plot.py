@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from matplotlib.text import Annotation
     from matplotlib.transforms import Bbox
 
-    from costlab.cost.roofline import RooflineChart, RooflinePoint
+    from costlab.cost.roofline import RooflineChart, RooflinePoint, Roofs
 
 __all__ = ["roofline_image", "roofline_figure", "RooflineFigure", "Hotspot", "shared_limits", "FORMATS",
-           "CATEGORY_COLOURS"]
+           "CATEGORY_COLOURS", "cache_roofs_note"]
 
 FORMATS = ("png", "svg")
 CATEGORY_COLOURS = {
@@ -213,6 +213,18 @@ def _draw_roofs(axes: Axes, chart: RooflineChart, x_range: tuple[float, float]) 
         textcoords="offset points",
         fontsize=9,
     )
+
+
+def cache_roofs_note(roofs: Roofs) -> str:
+    """``Cache roofs: L1 roof 95.0 GB/s for working sets ≤ 32 KiB, …`` for a table's note (the
+    roofline table's), "" without cache roofs."""
+    if not roofs.cache_roofs:
+        return ""
+    levels = ", ".join(
+        f"{c.level} roof {human(c.bandwidth_bytes_per_s, 'B/s')} for working sets ≤ {binary_bytes(c.capacity_bytes)}"
+        for c in roofs.cache_roofs
+    )
+    return f"Cache roofs: {levels}; a layer's share of its roof is of the fastest level its bytes fit in. "
 
 
 def _draw_cache_roofs(axes: Axes, chart: RooflineChart, x_range: tuple[float, float]) -> None:

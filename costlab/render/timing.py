@@ -18,13 +18,14 @@ from rich.text import Text
 from costlab.cost.categories import label as kind_label
 from costlab.render.layout import Col, build_table
 from costlab.render.predict import calibrated_cells, calibrated_columns, calibrated_note
+from costlab.render.roofline_plot import cache_roofs_note
 from costlab.render.tabular import csv_writer
 from costlab.units import binary_bytes, duration, human, shapes_text
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from costlab.cost.roofline import RooflinePrediction, Roofs
+    from costlab.cost.roofline import RooflinePrediction
     from costlab.timing.calibrations import PredictedTimes
     from costlab.timing.layers import LayerTime, LayerTiming
     from costlab.timing.machine import DeviceSpec, MachinePeaks
@@ -388,18 +389,6 @@ def _of_roof(prediction: RooflinePrediction, timed: LayerTime) -> float:
     """The share of its roof a measured layer reaches: achieved FLOP/s over the roof at its intensity,
     with the bandwidth of the cache level its bytes fit in."""
     return prediction.roofs.share_of_roof(timed.intensity, timed.achieved_flops_per_s, timed.bytes_accessed)
-
-
-def cache_roofs_note(roofs: Roofs) -> str:
-    """``L1 roof 95.0 GB/s for working sets ≤ 32 KiB, …; "Of roof" is of the roof a layer's bytes
-    fit under. `` (nothing without cache roofs)."""
-    if not roofs.cache_roofs:
-        return ""
-    levels = ", ".join(
-        f"{level.level} roof {human(level.bandwidth_bytes_per_s, 'B/s')} for working sets ≤ {binary_bytes(level.capacity_bytes)}"
-        for level in roofs.cache_roofs
-    )
-    return f"Cache roofs: {levels}; a layer's share of its roof is of the fastest level its bytes fit in. "
 
 
 def roofline_json(

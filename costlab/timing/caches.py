@@ -36,7 +36,7 @@ from costlab.timing.devices import synchronize
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["CacheLevel", "cache_sizes", "measure_cache_levels", "MIN_SIGNAL", "SYSFS_CACHE"]
+__all__ = ["MIN_SIGNAL", "SYSFS_CACHE", "CacheLevel", "cache_sizes", "measure_cache_levels"]
 
 CacheLevel = tuple[str, int, float]
 """``(level, capacity_bytes, bandwidth_bytes_per_s)``: ``("L2", 524288, 1.8e11)``."""
@@ -91,24 +91,24 @@ def measure_cache_levels(
     }
     found = []
     for name, capacity in sizes:
-        working_set = capacity // 2
-        n_copy, n_triad = max(1, working_set // 8), max(1, working_set // 12)  # 2 and 3 float32 buffers
-        a, b = torch.ones(n_copy, device=device), torch.ones(n_copy, device=device)
-        copy_s = _best_per_call(lambda: a.copy_(b), device, share)
-        x, y, z = (torch.ones(n_triad, device=device) for _ in range(3))
-        triad_s = _best_per_call(lambda: torch.add(y, z, alpha=2.0, out=x), device, share)
-        rates = [
-            rate
-            for rate in (
-                _rate(2 * 4 * n_copy, copy_s, floor["copy"], device),
-                _rate(3 * 4 * n_triad, triad_s, floor["triad"], device),
-            )
-            if rate is not None
-        ]
-        if rates:
-            found.append((name, capacity, max(rates)))
-        del a, b, x, y, z
+        rate = _level_rate(device, capacity // 2, share, floor)
+        if rate is not None:
+            found.append((name, capacity, rate))
     return tuple(found)
+
+
+def _level_rate(device: torch.device, working_set: int, share: float, floor: dict[str, float]) -> float | None:
+    """The better of copy and triad on ``working_set`` bytes, dispatch taken out (None: drowned in it)."""
+    import torch
+
+    n_copy, n_triad = max(1, working_set // 8), max(1, working_set // 12)  # 2 and 3 float32 buffers
+    a, b = torch.ones(n_copy, device=device), torch.ones(n_copy, device=device)
+    copy_s = _best_per_call(lambda: a.copy_(b), device, share)
+    x, y, z = (torch.ones(n_triad, device=device) for _ in range(3))
+    triad_s = _best_per_call(lambda: torch.add(y, z, alpha=2.0, out=x), device, share)
+    rates = [_rate(2 * 4 * n_copy, copy_s, floor["copy"], device), _rate(3 * 4 * n_triad, triad_s, floor["triad"], device)]
+    found = [rate for rate in rates if rate is not None]
+    return max(found) if found else None
 
 
 def _rate(nbytes: int, seconds: float, floor_s: float, device: torch.device) -> float | None:

@@ -27,12 +27,12 @@ or to predict a roofline for a device that is not here.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 import json
-import statistics
 import math
 import os
+import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 import torch
+
 from costlab.timing import machine
 from costlab.timing.caches import cache_sizes, measure_cache_levels
 from costlab.timing.devices import device_name
