@@ -256,7 +256,7 @@ class RooflineChart:
     def above_roof(self) -> tuple[RooflinePoint, ...]:
         """Dots over their roof: a measured layer can beat the measured roofs (its data stayed in
         a cache faster than the roof of the level its bytes fit in, or there are no cache roofs)."""
-        return tuple(p for p in self.points if p.roof_share > 1.0)
+        return tuple(p for p in self.points if p.roof_share > 1.0 + 1e-9)  # not a dot on its roof, rounded
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import costlab
-from costlab.cost.roofline import CacheRoof, Roofs, chart, predict
+from costlab.cost.roofline import CacheRoof, RooflineChart, RooflinePoint, Roofs, chart, predict
 from costlab.timing.layers import CategoryTime, LayerTime, LayerTiming
 from costlab.timing.measure import Measurement, TimingSpec
 from tests.conftest import TINY_NET
@@ -196,3 +196,10 @@ def test_measured_dots_are_judged_against_their_cache_roof(report):
     # the model's bytes are a sum over layers, not a working set: DRAM's roof, 13.22 FLOP/B × 20 GB/s
     model_roof = min(1e12, 2_834_432 / 214_464 * 20e9)
     assert drawn.model_point.roof_share == pytest.approx(2_834_432 / 5e-3 / model_roof)
+
+
+def test_a_dot_on_its_roof_is_not_above_it_by_rounding():
+    on = RooflinePoint("on", "Conv2d", "conv", 20.0, 1e9, 0.5, 1.0, roof_share=1.0000000000000002)  # flops/(flops/peak)
+    over = RooflinePoint("over", "ReLU", "elementwise", 0.1, 1e8, 0.5, 1.0, roof_share=1.5)
+    drawn = RooflineChart("t", ROOFS, (on, over), on, True, 0, 0.0)
+    assert drawn.above_roof == (over,)
