@@ -69,8 +69,6 @@ def reason(err: BaseException) -> str:
 def timm_oracle(timm: Any, name: str) -> tuple[int, int]:
     """(MACs, unique params) of ``name`` from FlopCounterMode on an independently built model."""
     import torch
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    from torch.utils.flop_counter import FlopCounterMode
 
     from costlab.load import constructing
 
@@ -86,19 +84,31 @@ def timm_oracle(timm: Any, name: str) -> tuple[int, int]:
         device_model = timm.create_model(name, pretrained=False)
         x = torch.randn((1, *size))
     params = sum(p.numel() for p in device_model.parameters())
+    try:
+        return _counted_macs(device_model.eval(), x, grad=False), params
+    except AssertionError as err:
+        # FlopCounterMode's module tracker hooks the autograd graph and asserts on a parameter passed to a
+        # submodule under no_grad (CaiT, PiT, SigLIP-style ViTs): count once more with autograd on
+        if "gradient function" not in str(err):
+            raise
+        return _counted_macs(device_model, x, grad=True), params
+    except Exception:  # noqa: BLE001 - needs real values: once more for real
+        if not x.is_meta:
+            raise
+        real = timm.create_model(name, pretrained=False).eval()
+        return _counted_macs(real, torch.randn((1, *size)), grad=False), params
+
+
+def _counted_macs(model: Any, x: Any, grad: bool) -> int:
+    """FlopCounterMode's FLOPs of one forward of ``model`` on ``x``, halved (its FLOPs are 2 per MAC)."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
-        try:
-            device_model.eval()(x)
-        except Exception:  # noqa: BLE001 - needs real values: once more for real
-            if x.is_meta:
-                real = timm.create_model(name, pretrained=False).eval()
-                counter = FlopCounterMode(display=False)
-                with counter:
-                    real(torch.randn((1, *size)))
-            else:
-                raise
-    return counter.get_total_flops() // 2, params
+    with torch.set_grad_enabled(grad), sdpa_kernel(SDPBackend.MATH), counter:
+        model(x)
+    return counter.get_total_flops() // 2
 
 
 def run_timm(patterns: list[str], limit: int | None, timeout: int) -> list[dict[str, Any]]:

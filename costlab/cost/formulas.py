@@ -491,10 +491,10 @@ free(
     *_ops(
         "view", "_unsafe_view", "_reshape_alias", "reshape", "as_strided", "as_strided_", "transpose", "t",
         "permute", "expand", "squeeze", "unsqueeze", "slice", "select", "split", "split_with_sizes", "unbind", "chunk",
+        "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "_assert_async", "_assert_scalar",  # (an assert reads a flag)
         "alias", "detach", "lift_fresh", "narrow", "diagonal", "unfold", "view_as_real", "view_as_complex",
         "movedim", "swapaxes", "flatten", "unflatten", "expand_as", "view_as", "numpy_T", "mT", "_neg_view",
         "_conj", "conj", "resolve_conj", "resolve_neg", "contiguous", "_local_scalar_dense", "sym_size",
-        "sym_stride", "sym_numel", "sym_storage_offset", "is_same_size", "dim", "size", "stride", "numel",
-        "result_type",
+        "sym_stride", "sym_numel", "sym_storage_offset", "is_same_size", "dim", "size", "stride", "numel", "result_type",
     )
 )

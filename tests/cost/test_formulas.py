@@ -304,13 +304,23 @@ def test_channel_shuffle_costs_exactly_one_copy():
         lambda x: x.chunk(2, dim=1)[0],
         lambda x: x.unsqueeze(0).squeeze(0),
         lambda x: x.transpose(2, 3),
+        lambda x: torch.unsafe_split(x, 2, dim=1)[0],  # timm's Sequencer (an LSTM model) splits this way
     ],
-    ids=["view", "permute", "flatten", "slice", "chunk", "unsqueeze", "transpose"],
+    ids=["view", "permute", "flatten", "slice", "chunk", "unsqueeze", "transpose", "unsafe_split"],
 )
 def test_views_are_free_and_not_unsupported(fn):
     report = snippet(fn, (1, 4, 3, 3))
     assert report.totals.bytes_accessed == 0 and report.totals.flops == 0
     assert report.unsupported_ops == {}
+
+
+def test_an_assert_on_a_value_is_free_and_not_unsupported():
+    # Gemma's vision encoder asserts on a tensor's value: the comparison and the reduction before
+    # the assert cost what they cost alone, the assert itself nothing (and it is not "unsupported")
+    alone = snippet(lambda x: (x > -1).all(), (1, 4, 3, 3)).totals
+    asserted = snippet(lambda x: torch._assert_async((x > -1).all()) or x, (1, 4, 3, 3))
+    assert asserted.unsupported_ops == {}
+    assert asserted.totals.bytes_accessed == alone.bytes_accessed and asserted.totals.flops == alone.flops
 
 
 def test_reshape_of_a_transposed_tensor_is_a_copy():
