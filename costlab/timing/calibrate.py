@@ -9,11 +9,14 @@ The procedure (``costlab calibrate``):
 2. Time each recorded op at the dispatch level — ``func(*args, **kwargs)``, exactly what per-layer
    timing (:mod:`costlab.timing.layers`) reads the clock around, the device synchronised before
    every read — not in a loop of itself but in shuffled replays of a chunk of ~50 different ops
-   whose working set is larger than the caches: between other kernels and other tensors, as it
-   runs inside a model (:func:`_replay`). Its time is the median over :data:`ROUNDS` replays, its
-   spread their IQR / median. With one CPU thread the clock is that thread's own CPU time
-   (``time.thread_time``): other processes on a shared machine cannot add to it, as they add to
-   wall time whenever they take the core; otherwise (threads, CUDA) it is wall time. The op's kind comes from :func:`costlab.cost.predict.kind_of`, the
+   (:func:`_replay`): between other kernels and other tensors, as it runs inside a model, and with
+   its input just read into the caches, as the op before it in a model would have just written it
+   (timed with cold inputs instead, the ops of small CNNs came out 1.3–2× slower than the same ops
+   replayed in their model's order). Its time is the fastest of :data:`ROUNDS` replays
+   (:func:`summarize`: other work on a shared machine only adds time), its spread their IQR /
+   median. With one CPU thread the clock is that thread's own CPU time
+   (``time.thread_time``), which other processes add to less than to wall time; otherwise
+   (threads, CUDA) it is wall time. The op's kind comes from :func:`costlab.cost.predict.kind_of`, the
    very function that prices a Report's ops.
 3. Fit every kind (:func:`costlab.cost.kernel_models.fit_kind`: three families, the one with the
    lowest cross-validated error kept, every family's error recorded).
@@ -74,7 +77,7 @@ WEIGHTS = {
 }
 """Micro-benchmarks per kind, relative to ``samples_per_kind``: more where CNNs spend their time."""
 ROUNDS = 5
-"""Shuffled replays per chunk of micro-benchmarks; an op's time is its median over them."""
+"""Shuffled replays per chunk of micro-benchmarks; an op's time is the fastest of them."""
 _CHUNK_OPS = 48
 
 
@@ -123,9 +126,12 @@ def _replay(pending: list[_Pending], device: torch.device, rounds: int, rng: ran
     """Time every op of ``pending`` once per round, the ops in a new shuffled order each round.
 
     One warm-up pass first (a library's first call of a shape selects and caches its algorithm).
-    An op timed between other ops — other kernels, other tensors, a working set larger than the
-    caches — runs as it runs inside a model, not as in a loop of itself, where its code, its
-    weights and its inputs stay hot (two to four times faster for small ops on a CPU).
+    An op timed between other ops — other kernels, other tensors — runs as it runs inside a model,
+    not as in a loop of itself, where its code and its weights stay hot. But inside a model an op's
+    input was written by the op just before it: right before the clock starts, the op's input is
+    read (:func:`_warm`), so it sits in the caches as it would there. The op's output is freed only
+    after the clock stops, as a model keeps it for the next op (freeing it can return its pages to
+    the OS, a cost a model pays elsewhere or not at all).
     """
     order = list(range(len(pending)))
     for item in pending:
@@ -134,11 +140,37 @@ def _replay(pending: list[_Pending], device: torch.device, rounds: int, rng: ran
         rng.shuffle(order)
         for i in order:
             item = pending[i]
+            _warm(item.args)
             synchronize(device)
             start = clock()
-            item.func(*item.args, **item.kwargs)
+            out = item.func(*item.args, **item.kwargs)
             synchronize(device)
             item.times_s.append(clock() - start)
+            del out
+
+
+def _warm(args: Sequence[Any]) -> None:
+    """Read an op's first argument (its input activation, or the list of them a cat takes) into the
+    caches, as the op that produced it inside a model would have just left it."""
+    import torch
+
+    first = args[0] if args else None
+    for tensor in first if isinstance(first, (list, tuple)) else (first,):
+        if isinstance(tensor, torch.Tensor) and tensor.numel() > 1 and tensor.device.type != "meta":
+            torch.ops.aten.sum.default(tensor)
+
+
+def summarize(times_s: Sequence[float]) -> tuple[float, float]:
+    """(time, spread) of one op's timed rounds: the fastest round, and IQR / median.
+
+    The fastest round, not the median: on a shared machine other work only ever adds time (to CPU
+    time too, through the caches and memory it shares), so the minimum is the closest to the op's
+    own time on a quiet machine — the time a model's latency, measured as the best of several
+    rounds, is compared with. The spread still says how noisy the rounds were.
+    """
+    ordered = sorted(times_s)
+    median = quantile(ordered, 0.5)
+    return ordered[0], (quantile(ordered, 0.75) - quantile(ordered, 0.25)) / median if median else 0.0
 
 
 def measure_samples(device: torch.device, dtype: torch.dtype, per_kind: int, seed: int = 0,
@@ -165,11 +197,9 @@ def measure_samples(device: torch.device, dtype: torch.dtype, per_kind: int, see
     def flush() -> None:
         _replay(pending, device, rounds, rng, clock)
         for item in pending:
-            ordered = sorted(item.times_s)
-            median = quantile(ordered, 0.5)
-            spread = (quantile(ordered, 0.75) - quantile(ordered, 0.25)) / median if median else 0.0
+            time_s, spread = summarize(item.times_s)
             flops, nbytes, x = features(item.record, item.kind)
-            samples.append(Sample(item.kind, item.record.op, flops, nbytes, x, median, spread))
+            samples.append(Sample(item.kind, item.record.op, flops, nbytes, x, time_s, spread))
         pending.clear()
 
     for round_ in range(max(wanted.values())):

@@ -190,3 +190,71 @@ def test_a_corrupt_calibration_is_a_note_naming_the_file(cache: Path) -> None:
     found, note = cached_calibration("cpu", "float32", 1)
     assert found is None and str(path) in note and "corrupt" in note and "\n" not in note
     assert path.read_text(encoding="utf-8") == "{not json"  # named, never replaced behind the user's back
+
+
+# -- how one op is timed in the replay --------------------------------------------------------------
+
+
+def test_an_ops_time_is_its_fastest_round_and_its_spread_the_iqr_over_the_median() -> None:
+    from costlab.timing.calibrate import summarize
+
+    # rounds 3, 1, 2, 5, 4 ms: sorted 1 2 3 4 5 → fastest 1 ms; q25 = 2, q75 = 4, median 3 → (4 − 2) / 3
+    time_s, spread = summarize([3e-3, 1e-3, 2e-3, 5e-3, 4e-3])
+    assert time_s == pytest.approx(1e-3) and spread == pytest.approx(2 / 3)
+    assert summarize([2e-6]) == (2e-6, 0.0)  # one round: that round, no spread
+
+
+def test_the_replay_reads_the_input_just_before_the_clock_and_frees_the_output_after_it() -> None:
+    import random
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from costlab.timing.calibrate import _Pending, _replay
+
+    events: list[str] = []
+
+    class Log(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            events.append(str(func.overloadpacket.__name__))
+            return func(*args, **(kwargs or {}))
+
+    class Output:
+        def __del__(self) -> None:
+            events.append("free")
+
+    def op(x: torch.Tensor, parts: list[torch.Tensor]) -> Output:
+        events.append("op")
+        return Output()
+
+    def clock() -> float:
+        events.append("clock")
+        return float(len(events))
+
+    x = torch.ones(4)
+    item = _Pending("unary", None, op, (x, [x]), {}, [])
+    with Log():
+        _replay([item], torch.device("cpu"), 2, random.Random(0), clock)
+    # a warm-up call, then per round: the input read (a sum over it), the clock, the op, the clock, the free
+    assert events == ["op", "free"] + ["sum", "clock", "op", "clock", "free"] * 2
+    assert len(item.times_s) == 2
+
+
+def test_a_list_input_is_read_tensor_by_tensor_and_scalars_are_left_alone() -> None:
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from costlab.timing.calibrate import _warm
+
+    read: list[tuple[int, ...]] = []
+
+    class Log(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            read.append(tuple(args[0].shape))
+            return func(*args, **(kwargs or {}))
+
+    parts, scalar, other = [torch.ones(2, 3), torch.ones(5)], torch.ones(()), torch.ones(7)
+    with Log():
+        _warm((parts, 1))           # a cat's list: both parts
+        _warm((scalar, other))      # a one-element first argument: nothing to warm
+        _warm((3.0,))
+        _warm(())
+    assert read == [(2, 3), (5,)]
