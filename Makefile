@@ -19,7 +19,7 @@ demo: setup
 	$(BIN)/costlab profile mobilenet_v2
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: setup
 	$(BIN)/python benchmarks/bench_profile.py

@@ -34,6 +34,13 @@ def profile_snippet(fn: Callable[..., torch.Tensor], *shapes: tuple[int, ...], *
     return costlab.profile(Snippet(fn, **modules), input_shape=list(shapes))
 
 
+@pytest.fixture(autouse=True)
+def _no_ambient_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    # output goes to a pipe in every test: its width is the one a test sets (env={"COLUMNS": ...}) or
+    # none, whatever the shell or pytest-xdist's workers (COLUMNS=80) put in the environment
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture
 def snippet() -> Callable[..., Report]:
     return profile_snippet

@@ -203,7 +203,7 @@ def emit(
         assert output is not None
         output.write(to_text(content, console.width if console is not None else FILE_WIDTH), protected)
     if output is not None and not output.is_stdout:
-        stderr_console().print(f"wrote {output.shown}", markup=False, highlight=False)
+        wrote(str(output.shown))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -230,6 +230,11 @@ def stdout_console() -> Console:
 def _columns() -> int | None:
     text = os.environ.get("COLUMNS", "")
     return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def wrote(what: str) -> None:
+    """``wrote PATH`` on stderr, never wrapped inside a path (a terminal folds the long line whole)."""
+    stderr_console().print(f"wrote {what}", markup=False, soft_wrap=True)
 
 
 def warn(messages: Iterable[str]) -> None:

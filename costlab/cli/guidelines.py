@@ -155,4 +155,4 @@ def _write_folder(folder: Path, result) -> None:  # noqa: ANN001 - a GuidelinesR
     ):
         atomic_write(folder / name, text)
         written.append(folder / name)
-    common.stderr_console().print("wrote " + ", ".join(str(p) for p in written), soft_wrap=True, markup=False)
+    common.wrote(", ".join(str(p) for p in written))

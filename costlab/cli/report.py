@@ -90,7 +90,7 @@ def report(
         files = _render(data, with_markdown=output_dir is not None)
         if page is not None:
             page.write(files["index.html"], protected)
-            common.stderr_console().print(f"wrote {page.shown}", markup=False)
+            common.wrote(str(page.shown))
             return
         assert output_dir is not None
         common.warn(publish(output_dir, files))
@@ -98,11 +98,9 @@ def report(
 
         figures = sum(1 for name in files if name.startswith("figures/"))
         size = sum(len(content) for content in files.values())
-        common.stderr_console().print(
-            f"wrote {output_dir / 'index.html'} ({human(len(files['index.html']), 'B')}), report.md and {figures} "
-            f"figures ({human(size, 'B')} in all) for {len(data.models)} models",
-            soft_wrap=True,
-            markup=False,
+        common.wrote(
+            f"{output_dir / 'index.html'} ({human(len(files['index.html']), 'B')}), report.md and {figures} "
+            f"figures ({human(size, 'B')} in all) for {len(data.models)} models"
         )
 
 
