@@ -69,7 +69,10 @@ SAMPLES_PER_KIND = 32
 BUDGET_S = 75.0
 """Seconds of micro-benchmarks at most (the device's peaks and the overhead nets come on top)."""
 QUICK_SAMPLES_PER_KIND = 12
-NOISE_LIMIT = 0.10
+NOISE_LIMIT = 0.20
+"""A calibration whose median op spreads more than this (IQR / median of its rounds) is not cached.
+20%, not 10%: on this project's shared 2-core VM a calibration spreads 13.8–15.9% with nothing else
+running and 21–22% beside another job's test suite (load 8–9)."""
 WEIGHTS = {
     "conv_dense": 2.0, "conv_pointwise": 2.0, "conv_grouped": 1.5, "conv_depthwise": 2.0, "linear": 1.5,
     "batch_norm": 1.5, "unary": 1.5, "binary": 1.0, "conv_transposed": 0.5, "resample": 0.5, "gather": 0.5,

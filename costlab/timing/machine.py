@@ -74,9 +74,11 @@ __all__ = [
 
 CACHE_FILE = "machine.json"
 CACHE_VERSION = 1  # entries without the spreads or cache levels (older costlab) still load
-ROOF_NOISE_LIMIT = 0.10
+ROOF_NOISE_LIMIT = 0.25
 """Roofs whose repeats spread more than this ((median − best) / best, of the matmul or of the
-bandwidth) are not cached: the machine was busy while they were measured."""
+bandwidth) are not cached: the machine was busy while they were measured. 25%, not 10%: on this
+project's shared 2-core VM the spread is 13–21% with nothing else running, and 28–393% when
+another job runs (where the bandwidth came out at a third of its normal value)."""
 _CPU = {"budget_s": 3.0, "buffer_bytes": 128 * 2**20, "gemm_sizes": (512, 1024)}
 _CUDA = {"budget_s": 2.0, "buffer_bytes": 2**30, "gemm_sizes": (4096, 8192)}
 _CACHE_SHARE = 0.25  # of the budget, on top of it, for the cache levels (0.75 s on CPU)
