@@ -124,7 +124,7 @@ _STYLE = """
 html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; background: #fff; color: var(--ink); line-height: 1.5;
   font: 15px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-header.page, main, footer { max-width: 1240px; margin: 0 auto; padding: 0 32px; }
+header.page, main, footer { max-width: 1480px; margin: 0 auto; padding: 0 32px; }
 header.page { padding-top: 44px; padding-bottom: 8px; }
 .eyebrow { margin: 0; color: var(--accent); font-size: 12px; font-weight: 600; letter-spacing: .08em;
   text-transform: uppercase; }
