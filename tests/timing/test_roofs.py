@@ -6,7 +6,6 @@ No test judges a speed: measurements are replaced by hand-chosen repeats, or che
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import datetime, timezone
 
@@ -26,28 +25,16 @@ from costlab.timing.machine import (
     roof_noise_problem,
     store,
 )
+from tests.timing.test_timing import peaks as timing_peaks
 
 CPU = device_name(torch.device("cpu"))
 
 
 def peaks(**changes) -> MachinePeaks:
-    base = MachinePeaks(
-        device="cpu",
-        device_name="Test CPU",
-        dtype="float32",
-        threads=2,
-        peak_flops=100e9,
-        bandwidth_bytes_per_s=10e9,
-        copy_bytes_per_s=10e9,
-        triad_bytes_per_s=9e9,
-        gemm_size=1024,
-        measured_at="2026-12-01T21:11:05+00:00",
-        torch_version="2.x",
-        flops_spread=0.02,
-        bandwidth_spread=0.03,
-        cache_levels=(("L1", 32768, 100e9), ("L2", 524288, 40e9)),
-    )
-    return dataclasses.replace(base, **changes)
+    """test_timing's peaks, measured at a fixed moment, with quiet spreads and two cache levels."""
+    quiet = {"measured_at": "2026-12-01T21:11:05+00:00", "flops_spread": 0.02, "bandwidth_spread": 0.03,
+             "cache_levels": (("L1", 32768, 100e9), ("L2", 524288, 40e9))}
+    return timing_peaks(**{**quiet, **changes})
 
 
 # ------------------------------------------------------------------------------------------------
