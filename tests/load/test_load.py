@@ -338,7 +338,7 @@ def _imports(name: str) -> bool:
         return False
     try:
         importlib.import_module(name)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
     return True
 
