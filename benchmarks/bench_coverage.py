@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _machine import loadavg
+from _machine import loadavg  # noqa: E402 - benchmarks/_machine.py, beside this script
 
-from tests.thirdparty import setup as thirdparty
+from tests.thirdparty import setup as thirdparty  # noqa: E402,F401 - before torchvision is imported (see its docstring)
 
 
 class Timeout(Exception):
@@ -80,7 +80,7 @@ def timm_oracle(timm: Any, name: str) -> tuple[int, int]:
             model = timm.create_model(name, pretrained=False)
         x = torch.empty((1, *size), device="meta")
         device_model = model
-    except Exception:
+    except Exception:  # noqa: BLE001 - a constructor that computes with tensors: build it for real
         device_model = timm.create_model(name, pretrained=False)
         x = torch.randn((1, *size))
     params = sum(p.numel() for p in device_model.parameters())
@@ -92,7 +92,7 @@ def timm_oracle(timm: Any, name: str) -> tuple[int, int]:
         if "gradient function" not in str(err):
             raise
         return _counted_macs(device_model, x, grad=True), params
-    except Exception:
+    except Exception:  # noqa: BLE001 - needs real values: once more for real
         if not x.is_meta:
             raise
         real = timm.create_model(name, pretrained=False).eval()
@@ -127,7 +127,7 @@ def run_timm(patterns: list[str], limit: int | None, timeout: int) -> list[dict[
                 row["seconds"] = time.perf_counter() - start
             row.update(macs=report.totals.macs, params=report.params, captured_on=report.captured_on,
                        input=[list(s) for s in report.input_shapes], unsupported=report.unsupported_ops)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - each failure is a result
             row.update(ok=False, reason=reason(err))
             rows.append(row)
             print(f"[{i}/{len(names)}] {name}: FAILED {row['reason']}", file=sys.stderr, flush=True)
@@ -138,7 +138,7 @@ def run_timm(patterns: list[str], limit: int | None, timeout: int) -> list[dict[
                 want_macs, want_params = timm_oracle(timm, name)
             row.update(want_macs=want_macs, want_params=want_params,
                        exact=row["macs"] == want_macs and row["params"] == want_params)
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001
             row.update(exact=None, oracle_reason=reason(err))
         print(f"[{i}/{len(names)}] {name}: {row['seconds']:.2f} s exact={row['exact']}", file=sys.stderr, flush=True)
         rows.append(row)
@@ -160,7 +160,7 @@ def run_torchvision(patterns: list[str], limit: int | None, timeout: int) -> lis
                 start = time.perf_counter()
                 report = costlab.profile(f"torchvision:{name}")
                 row["seconds"] = time.perf_counter() - start
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001
             row.update(ok=False, reason=reason(err))
             rows.append(row)
             print(f"[{i}/{len(names)}] {name}: FAILED {row['reason']}", file=sys.stderr, flush=True)

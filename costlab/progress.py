@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["Progress", "notify", "part"]
+__all__ = ["Progress", "part", "notify"]
 
 
 class Progress(Protocol):

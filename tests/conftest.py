@@ -11,7 +11,7 @@ from torch import nn
 
 import costlab
 from costlab.cost.report import Report
-from tests.thirdparty import setup as thirdparty
+from tests.thirdparty import setup as thirdparty  # noqa: F401 - before anything imports torchvision
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_NET = Path(__file__).resolve().parent / "models" / "tiny_net.py"
@@ -87,7 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def fake_calibration(threads: int = 1, spread: float = 0.02, without: tuple[str, ...] = ("pad",)):
+def fake_calibration(threads: int = 1, spread: float = 0.02, without: tuple[str, ...] = ("pad",)):  # noqa: ANN201
     """A hand-made CPU calibration at float32 for this torch (deterministic, nothing measured).
 
     Every kind but ``without`` is ``t = a + max(F / 50 GFLOP/s, B / 5 GB/s)`` with a = 10 µs for

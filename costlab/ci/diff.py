@@ -22,14 +22,14 @@ from costlab.errors import CostlabError
 from costlab.units import finite_number, shapes_text
 
 __all__ = [
-    "DIFF_METRICS",
-    "LayerChange",
     "Profile",
+    "TotalChange",
+    "LayerChange",
     "ProfileDiff",
     "ProfileFileError",
-    "TotalChange",
-    "diff_profiles",
+    "DIFF_METRICS",
     "load_profile",
+    "diff_profiles",
 ]
 
 DIFF_METRICS = METRICS

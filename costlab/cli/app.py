@@ -17,7 +17,7 @@ from typer.exceptions import TyperException
 
 from costlab import __version__
 
-__all__ = ["STATE", "app", "main"]
+__all__ = ["app", "main", "STATE"]
 
 STATE = {"debug": False}
 

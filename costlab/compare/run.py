@@ -24,18 +24,18 @@ from typing import Any
 
 # importing a counter's rules registers it (SHOWN_ORDER, not the import order, orders them)
 from costlab.compare import (
-    fvcore_rules,
-    ptflops_rules,
-    thop_rules,
-    torch_rules,
-    torchinfo_rules,
+    fvcore_rules,  # noqa: F401
+    ptflops_rules,  # noqa: F401
+    thop_rules,  # noqa: F401
+    torch_rules,  # noqa: F401
+    torchinfo_rules,  # noqa: F401
 )
 from costlab.compare.engine import FAILED, MISSING, OK, CounterResult, Seen, reconcile
 from costlab.compare.registry import COUNTERS, CounterSpec
 from costlab.errors import CostlabError, ForwardError, first_line
 from costlab.progress import Progress, notify
 
-__all__ = ["SEED", "Comparison", "UnknownCounterError", "known_counters", "reconcile_counters"]
+__all__ = ["Comparison", "reconcile_counters", "known_counters", "UnknownCounterError", "SEED"]
 
 SEED = 0
 """The seed of the random inputs every counter runs on."""
@@ -141,7 +141,7 @@ def _build(source: Any) -> Any:
         return source.build(False)
     except CostlabError:
         raise
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - building user code may raise anything
         raise ForwardError(f"building {source.label} failed: {first_line(err)}") from None
 
 
@@ -163,7 +163,7 @@ def _one(spec: CounterSpec, base: Any, inputs: list[Any], seen: Seen, depth: int
             raise ValueError("the model is on the meta device; counters need real weights")
         with _quiet():
             measured = spec.run(_copy(base), [t.clone() for t in inputs])
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - a counter may fail on a model in any way; the others still run
         reason = first_line(err)
         if err.__cause__ is not None:  # torchinfo wraps the model's error in its own
             reason = f"{reason} ({first_line(err.__cause__)})"
@@ -190,7 +190,7 @@ def _copy(base: Any) -> Any:
 def _safe_version(spec: CounterSpec) -> str | None:
     try:
         return _version(spec)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a package that does not import has no version to show
         return None
 
 
@@ -212,7 +212,7 @@ def _quiet() -> Iterator[None]:
 def _restored_torch_state() -> Iterator[None]:
     """Grad mode, the thread count and the functions ptflops patches, as they were (even when one crashes)."""
     import torch
-    import torch.nn.functional as F
+    import torch.nn.functional as F  # noqa: N812 - torch's own spelling
 
     grad, threads = torch.is_grad_enabled(), torch.get_num_threads()
     functional = dict(vars(F))

@@ -28,16 +28,16 @@ from costlab.cost.categories import Category
 aten = torch.ops.aten
 
 __all__ = [
-    "FORMULAS",
-    "FREE_OPS",
+    "OpCost",
     "Category",
     "Formula",
-    "OpCost",
-    "cost_of",
-    "formula_for",
-    "free",
-    "is_free",
+    "FORMULAS",
+    "FREE_OPS",
     "register",
+    "free",
+    "formula_for",
+    "is_free",
+    "cost_of",
 ]
 
 

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from costlab.cost.tracker import ModuleCall
 
 __all__ = [
-    "BREAKDOWN",
+    "OPTIMIZERS",
     "DEVICES",
+    "BREAKDOWN",
     "MEMORY_COLUMNS",
     "MEMORY_SCHEMA_VERSION",
-    "OPTIMIZERS",
     "DoesNotFit",
     "Fit",
     "MemoryLayer",

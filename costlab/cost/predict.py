@@ -36,18 +36,18 @@ if TYPE_CHECKING:
     from costlab.cost.report import Report
 
 __all__ = [
-    "CALIBRATION_VERSION",
     "KINDS",
+    "CALIBRATION_VERSION",
+    "kind_of",
+    "features",
+    "KindFit",
+    "Overhead",
     "Calibration",
     "CalibrationError",
-    "KindFit",
-    "LatencyPrediction",
     "LayerLatency",
-    "Overhead",
-    "features",
-    "kind_of",
-    "op_times_s",
+    "LatencyPrediction",
     "predict_latency",
+    "op_times_s",
 ]
 
 CALIBRATION_VERSION = 1

@@ -19,7 +19,7 @@ from costlab.load import ExampleInputs, ModelSource, as_source, example_inputs_f
 from costlab.load.sites import sites_of
 from costlab.units import shapes_text
 
-__all__ = ["Attempt", "Pass", "profile", "run_pass"]
+__all__ = ["profile", "run_pass", "Pass", "Attempt"]
 
 T = TypeVar("T")
 
@@ -156,7 +156,7 @@ def _build(source: ModelSource, meta: bool) -> nn.Module:
         raise
     except SystemExit as err:
         raise ForwardError(f"{source.label} {exited(err)} while being built") from None
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - building user code may raise anything
         if meta:
             return _build(source, meta=False)  # the constructor needs real tensors: build for real
         raise ForwardError(f"building {source.label} failed: {first_line(err)}") from None
@@ -189,7 +189,7 @@ def _in_real_words(model: nn.Module, failed: CaptureFailed) -> BaseException | N
         copy = copy.to_empty(device="cpu")
         with torch.no_grad():
             copy(*(torch.zeros(shape) for shape in where.input_shapes))
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - the error it gives is the point
         return err
     return None
 

@@ -12,15 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = [
-    "BLOCKS_PER_NET",
-    "Bottleneck",
-    "GroupPointwise",
-    "ParallelFragments",
-    "PointwisePair",
-    "SeriesFragments",
-    "stack",
-]
+__all__ = ["PointwisePair", "GroupPointwise", "SeriesFragments", "ParallelFragments", "Bottleneck", "stack",
+           "BLOCKS_PER_NET"]
 
 BLOCKS_PER_NET = 10
 

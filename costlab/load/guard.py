@@ -15,7 +15,7 @@ from typing import Any
 
 from costlab.errors import ModelSpecError
 
-__all__ = ["DownloadRefused", "preserved", "user_code"]
+__all__ = ["user_code", "preserved", "DownloadRefused"]
 
 
 class DownloadRefused(ModelSpecError):

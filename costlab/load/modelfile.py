@@ -27,7 +27,7 @@ from costlab.errors import InputSpecError, ModelSpecError, exited, first_line
 from costlab.load.guard import user_code
 from costlab.load.inputs import ExampleInputs, as_example_inputs, parse_inputs
 
-__all__ = ["FACTORY_NAMES", "file_inputs", "find_model", "import_file", "model_candidates", "needs_arguments"]
+__all__ = ["FACTORY_NAMES", "import_file", "find_model", "model_candidates", "needs_arguments", "file_inputs"]
 
 FACTORY_NAMES = ("build_model", "get_model", "create_model", "make_model", "model_fn")
 
@@ -77,7 +77,7 @@ def _execute_file(path: Path) -> ModuleType:
     except SystemExit as err:
         sys.modules.pop(module_name, None)
         raise ModelSpecError(f"{path.name} {exited(err)} while being imported") from None
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - user code may raise anything
         sys.modules.pop(module_name, None)
         raise ModelSpecError(f"could not import {path}: {_one_line(err)}") from None
     return module
@@ -189,7 +189,7 @@ def _call_example_inputs(function: Callable[[], Any], path: Path) -> ExampleInpu
     try:
         with user_code():
             value = function()
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - user code may raise anything
         raise ModelSpecError(f"{path}: example_inputs() failed: {_one_line(err)}") from None
     try:
         return as_example_inputs(value)

@@ -24,14 +24,14 @@ if TYPE_CHECKING:
     from costlab.experiments.verdicts import ClaimResult
 
 __all__ = [
-    "FigureBars",
-    "figure_bars",
-    "figure_name",
-    "guideline_figure",
+    "setup_line",
     "guideline_tables",
     "guidelines_json",
     "guidelines_markdown",
-    "setup_line",
+    "guideline_figure",
+    "figure_bars",
+    "FigureBars",
+    "figure_name",
 ]
 
 _VERDICT_STYLE = {"holds": "bold green", "fails": "bold red", "inconclusive": "bold yellow"}

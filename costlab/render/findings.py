@@ -19,19 +19,19 @@ if TYPE_CHECKING:
     from costlab.rules import Finding, LintResult, Rule
 
 __all__ = [
-    "findings_csv",
-    "findings_github",
-    "findings_json",
-    "findings_junit",
-    "findings_markdown",
-    "findings_sarif",
-    "findings_statistics",
     "findings_text",
+    "findings_json",
+    "findings_csv",
+    "findings_markdown",
+    "findings_github",
+    "findings_sarif",
+    "findings_junit",
+    "findings_statistics",
     "lint_matrix",
-    "rule_json",
-    "rule_markdown",
     "rule_text",
     "rules_table",
+    "rule_json",
+    "rule_markdown",
 ]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -26,18 +26,18 @@ if TYPE_CHECKING:
     from costlab.timing.layers import LayerTiming
 
 __all__ = [
-    "SCHEMA_VERSION",
-    "calibrated_cells",
-    "calibrated_columns",
-    "calibrated_note",
+    "calibration_table",
     "calibration_json",
     "calibration_markdown",
-    "calibration_table",
-    "error_text",
-    "prediction_csv",
-    "prediction_json",
-    "prediction_markdown",
     "prediction_table",
+    "prediction_json",
+    "prediction_csv",
+    "prediction_markdown",
+    "error_text",
+    "calibrated_columns",
+    "calibrated_cells",
+    "calibrated_note",
+    "SCHEMA_VERSION",
 ]
 
 SCHEMA_VERSION = 1

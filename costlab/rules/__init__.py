@@ -14,17 +14,17 @@ from costlab.rules.registry import RULES, Context, Param, Rule
 from costlab.rules.settings import LintSettings, parse_rule_list, settings_from_config
 
 __all__ = [
-    "RULES",
-    "SEVERITIES",
-    "Context",
-    "Finding",
-    "LintResult",
-    "LintSettings",
-    "Location",
-    "Param",
-    "Rule",
     "lint",
-    "parse_rule_list",
-    "settings_from_config",
+    "LintResult",
+    "Finding",
+    "Location",
+    "SEVERITIES",
     "severity_rank",
+    "RULES",
+    "Rule",
+    "Param",
+    "Context",
+    "LintSettings",
+    "settings_from_config",
+    "parse_rule_list",
 ]

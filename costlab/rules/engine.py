@@ -22,12 +22,12 @@ from typing import Any
 from costlab.config import Config, load_config
 from costlab.cost.report import Report
 from costlab.load.sites import Site, site_in
-from costlab.rules import g1, g2, g3, g4
+from costlab.rules import g1, g2, g3, g4  # noqa: F401 - importing a rule registers it
 from costlab.rules.findings import Finding, FindingGroup, Location, group_findings, severity_rank
 from costlab.rules.registry import RULES, Context
 from costlab.rules.settings import LintSettings, settings_from_config
 
-__all__ = ["LintResult", "lint"]
+__all__ = ["lint", "LintResult"]
 
 
 @dataclass

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 from costlab._lazy import lazy_attributes
 
 __all__ = [
-    "CategoryTime",
-    "DeviceError",
-    "LayerTime",
-    "LayerTiming",
-    "MachinePeaks",
-    "Measurement",
     "TimingSpec",
-    "machine_peaks",
+    "Measurement",
     "measure_latency",
+    "LayerTime",
+    "CategoryTime",
+    "LayerTiming",
     "measure_layers",
+    "MachinePeaks",
+    "machine_peaks",
+    "DeviceError",
 ]
 
 if TYPE_CHECKING:

@@ -37,22 +37,22 @@ if TYPE_CHECKING:
     from costlab.timing.layers import LayerTiming
 
 __all__ = [
-    "PREDICTED_COLUMNS",
     "CalibrationCacheError",
     "NoCalibrationError",
-    "PredictedTime",
-    "PredictedTimes",
-    "cached_calibration",
-    "cached_prediction",
-    "calibration_file",
     "calibrations_dir",
-    "find_calibration",
+    "calibration_file",
     "key_for",
     "load_calibration",
-    "other_calibrations",
-    "predict",
-    "predicted_times",
     "store_calibration",
+    "other_calibrations",
+    "find_calibration",
+    "predict",
+    "cached_calibration",
+    "cached_prediction",
+    "PredictedTime",
+    "PredictedTimes",
+    "predicted_times",
+    "PREDICTED_COLUMNS",
 ]
 
 

@@ -56,19 +56,19 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "KNOWN_DEVICES",
-    "ROOF_NOISE_LIMIT",
-    "DeviceSpec",
     "MachinePeaks",
+    "DeviceSpec",
+    "KNOWN_DEVICES",
     "cache_dir",
     "cache_path",
-    "known_spec",
-    "load_cached",
     "machine_peaks",
     "measure_peaks",
-    "roof_noise_problem",
-    "spec_for",
+    "load_cached",
     "store",
+    "spec_for",
+    "known_spec",
+    "ROOF_NOISE_LIMIT",
+    "roof_noise_problem",
     "utc_now",
 ]
 

@@ -37,18 +37,18 @@ if TYPE_CHECKING:
     from costlab.load import ExampleInputs
 
 __all__ = [
-    "DEFAULT_MIN_TIME_S",
-    "IQR_WARN_RATIO",
-    "MIN_SAMPLES",
-    "WARMUP_RUNS",
-    "Measurement",
     "TimingSpec",
+    "Measurement",
     "Workload",
-    "block_size",
     "load_workload",
+    "time_workload",
     "measure_latency",
     "parse_batches",
-    "time_workload",
+    "block_size",
+    "DEFAULT_MIN_TIME_S",
+    "MIN_SAMPLES",
+    "WARMUP_RUNS",
+    "IQR_WARN_RATIO",
 ]
 
 DEFAULT_MIN_TIME_S = 1.0
@@ -282,7 +282,7 @@ def load_workload(
         raise
     except SystemExit as err:
         raise ForwardError(f"{model if isinstance(model, str) else type(model).__name__} {exited(err)}") from None
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - building user code may raise anything
         raise ForwardError(
             f"building {model if isinstance(model, str) else type(model).__name__} failed: {first_line(err)}"
         ) from None
@@ -396,7 +396,7 @@ def time_workload(
             warmup_runs, per_call_s = _warm_up(forward, workload.device, min_time_s)
         except SystemExit as err:
             raise ForwardError(f"{workload.label} {exited(err)} in forward") from None
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - the model's own code may raise anything
             raise ForwardError(
                 f"{workload.label}: forward failed on {workload.device} at {workload.dtype_name}: {first_line(err)}"
             ) from None

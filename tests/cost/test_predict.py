@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 import costlab
@@ -111,7 +111,7 @@ def test_few_samples_keep_the_efficiency_model_with_its_leave_one_out_error() ->
 # -- kinds ---------------------------------------------------------------------------------------
 
 
-def _kinds(fn, *shapes, **modules) -> list[str | None]:
+def _kinds(fn, *shapes, **modules) -> list[str | None]:  # noqa: ANN001
     report = profile_snippet(fn, *shapes, **modules)
     return [kind_of(op) for op in report.ops]
 
@@ -128,7 +128,7 @@ def _kinds(fn, *shapes, **modules) -> list[str | None]:
         (lambda m, x: m["n"](x), [(1, 49, 64)], {"n": nn.LayerNorm(64)}, "normalization"),
     ],
 )
-def test_module_kinds(fn, shapes, modules, kind) -> None:
+def test_module_kinds(fn, shapes, modules, kind) -> None:  # noqa: ANN001
     assert kind in _kinds(fn, *shapes, **modules)
 
 
@@ -151,7 +151,7 @@ def test_module_kinds(fn, shapes, modules, kind) -> None:
         (lambda x: x.flatten(1), [(1, 8, 4, 4)], "view"),
     ],
 )
-def test_functional_kinds(fn, shapes, kind) -> None:
+def test_functional_kinds(fn, shapes, kind) -> None:  # noqa: ANN001
     assert kind in _kinds(fn, *shapes)
 
 

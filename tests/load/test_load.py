@@ -338,7 +338,7 @@ def _imports(name: str) -> bool:
         return False
     try:
         importlib.import_module(name)
-    except Exception:
+    except Exception:  # noqa: BLE001
         return False
     return True
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import costlab
 from costlab.cli import app
-from tests.thirdparty.setup import HAS_TORCHVISION
+from tests.thirdparty.setup import HAS_TORCHVISION  # noqa: F401 - transformers imports torchvision when present
 
 transformers = pytest.importorskip("transformers")
 
@@ -60,7 +60,7 @@ def test_hugging_face_model_file_with_keyword_inputs(tmp_path: Path, kind: str) 
     path = model_file(tmp_path, kind)
     report = costlab.profile(str(path))
     namespace: dict[str, object] = {}
-    exec(path.read_text(), namespace)
+    exec(path.read_text(), namespace)  # noqa: S102 - the file written above
     model = namespace["build_model"]().eval()
     inputs = namespace["example_inputs"]()
     counter = FlopCounterMode(display=False)
