@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _machine import loadavg  # noqa: E402 - benchmarks/_machine.py, beside this script
+from _machine import loadavg
 
-from tests.thirdparty import setup as thirdparty  # noqa: E402,F401 - before torchvision is imported (see its docstring)
+from tests.thirdparty import setup as thirdparty  # noqa: F401 - before torchvision is imported (see its docstring)
 
 
 class Timeout(Exception):
@@ -92,7 +92,7 @@ def timm_oracle(timm: Any, name: str) -> tuple[int, int]:
         if "gradient function" not in str(err):
             raise
         return _counted_macs(device_model, x, grad=True), params
-    except Exception:  # noqa: BLE001 - needs real values: once more for real
+    except Exception:
         if not x.is_meta:
             raise
         real = timm.create_model(name, pretrained=False).eval()

@@ -19,21 +19,21 @@ from costlab._lazy import lazy_attributes
 __version__ = "0.1.0"
 
 __all__ = [
-    "profile",
-    "memory",
-    "lint",
-    "measure_latency",
-    "predict",
-    "reconcile",
-    "Report",
-    "MemoryReport",
-    "LayerRecord",
-    "Totals",
     "Costs",
-    "list_models",
-    "create_model",
-    "register_model",
+    "LayerRecord",
+    "MemoryReport",
+    "Report",
+    "Totals",
     "__version__",
+    "create_model",
+    "lint",
+    "list_models",
+    "measure_latency",
+    "memory",
+    "predict",
+    "profile",
+    "reconcile",
+    "register_model",
 ]
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-__all__ = ["ConfigError", "Config", "find_config", "load_config"]
+__all__ = ["Config", "ConfigError", "find_config", "load_config"]
 
 
 class ConfigError(CostlabError):

@@ -14,7 +14,7 @@ from costlab.errors import InputSpecError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["FLOAT_DTYPES", "DTYPES", "ALIASES", "DtypeError", "canonical", "float_dtype", "to_torch", "name_of"]
+__all__ = ["ALIASES", "DTYPES", "FLOAT_DTYPES", "DtypeError", "canonical", "float_dtype", "name_of", "to_torch"]
 
 FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
 """What ``--dtype`` takes: parameters and floating inputs are counted (or run) at this dtype."""

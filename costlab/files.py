@@ -27,7 +27,7 @@ from pathlib import Path
 
 from costlab.errors import CostlabError
 
-__all__ = ["OutputError", "Output", "check_output", "atomic_write", "umask", "STDOUT"]
+__all__ = ["STDOUT", "Output", "OutputError", "atomic_write", "check_output", "umask"]
 
 STDOUT = "-"
 

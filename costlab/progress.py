@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["Progress", "part", "notify"]
+__all__ = ["Progress", "notify", "part"]
 
 
 class Progress(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["quantile", "ranks", "spearman", "geomean", "relative_error"]
+__all__ = ["geomean", "quantile", "ranks", "relative_error", "spearman"]
 
 
 def quantile(sorted_values: Sequence[float], q: float) -> float:

@@ -18,23 +18,23 @@ from decimal import Decimal, InvalidOperation
 from costlab.errors import CostlabError
 
 __all__ = [
+    "QUANTITY_KINDS",
+    "QuantityError",
+    "age",
+    "as_number",
+    "binary_bytes",
+    "compact",
+    "compact_duration",
+    "duration",
+    "exact",
+    "finite_number",
+    "format_delta",
+    "format_quantity",
     "human",
+    "parse_quantity",
     "shape",
     "shape_text",
     "shapes_text",
-    "duration",
-    "compact",
-    "compact_duration",
-    "QuantityError",
-    "QUANTITY_KINDS",
-    "parse_quantity",
-    "format_quantity",
-    "format_delta",
-    "as_number",
-    "finite_number",
-    "exact",
-    "binary_bytes",
-    "age",
 ]
 
 _PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))

@@ -87,7 +87,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def fake_calibration(threads: int = 1, spread: float = 0.02, without: tuple[str, ...] = ("pad",)):  # noqa: ANN201
+def fake_calibration(threads: int = 1, spread: float = 0.02, without: tuple[str, ...] = ("pad",)):
     """A hand-made CPU calibration at float32 for this torch (deterministic, nothing measured).
 
     Every kind but ``without`` is ``t = a + max(F / 50 GFLOP/s, B / 5 GB/s)`` with a = 10 µs for

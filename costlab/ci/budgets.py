@@ -65,13 +65,13 @@ from costlab.errors import CostlabError
 from costlab.units import QuantityError, parse_quantity
 
 __all__ = [
+    "METRICS",
     "Budget",
+    "LatencyBudget",
     "Limit",
     "LintBudget",
-    "LatencyBudget",
-    "PredictedLatencyBudget",
     "MemoryBudget",
-    "METRICS",
+    "PredictedLatencyBudget",
     "load_budgets",
     "shown_path",
 ]

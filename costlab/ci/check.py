@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from costlab.ci.diff import Profile
     from costlab.cost.report import Report
 
-__all__ = ["Outcome", "BaselineUpdate", "CheckResult", "STATUSES", "evaluate"]
+__all__ = ["STATUSES", "BaselineUpdate", "CheckResult", "Outcome", "evaluate"]
 
 STATUSES = ("ok", "breach", "skipped")
 """An outcome is within its limit, over it, or could not be measured here (with the reason)."""

@@ -22,14 +22,14 @@ from costlab.errors import CostlabError
 from costlab.units import finite_number, shapes_text
 
 __all__ = [
-    "Profile",
-    "TotalChange",
+    "DIFF_METRICS",
     "LayerChange",
+    "Profile",
     "ProfileDiff",
     "ProfileFileError",
-    "DIFF_METRICS",
-    "load_profile",
+    "TotalChange",
     "diff_profiles",
+    "load_profile",
 ]
 
 DIFF_METRICS = METRICS

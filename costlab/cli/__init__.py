@@ -18,4 +18,4 @@ COMMANDS = (
 for _command in COMMANDS:
     importlib.import_module(f"costlab.cli.{_command}")
 
-__all__ = ["app", "main", "COMMANDS"]
+__all__ = ["COMMANDS", "app", "main"]

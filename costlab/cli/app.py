@@ -17,7 +17,7 @@ from typer.exceptions import TyperException
 
 from costlab import __version__
 
-__all__ = ["app", "main", "STATE"]
+__all__ = ["STATE", "app", "main"]
 
 STATE = {"debug": False}
 

@@ -139,7 +139,7 @@ def _output_folder(output: Path | None) -> Path | None:
     return output
 
 
-def _write_folder(folder: Path, result) -> None:  # noqa: ANN001 - a GuidelinesResult
+def _write_folder(folder: Path, result) -> None:
     from costlab.files import atomic_write
     from costlab.render import experiments as render
 

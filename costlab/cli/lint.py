@@ -124,7 +124,7 @@ def lint(
             raise typer.Exit(1)
 
 
-def _nearest_config(model: str | None):  # noqa: ANN202 - a Config
+def _nearest_config(model: str | None):
     """The config above the model file when it is a file (like ruff: the project the file is in), else
     above the working folder."""
     from costlab.config import find_config, load_config

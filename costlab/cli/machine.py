@@ -53,7 +53,7 @@ def machine(
         )
 
 
-def measured_peaks(device: str, dtype: str, threads: int | None, refresh: bool):  # noqa: ANN201 - MachinePeaks
+def measured_peaks(device: str, dtype: str, threads: int | None, refresh: bool):
     """The device's peaks from the cache, or measured now: then a note says so first (and a spinner
     turns on a terminal), and a warning when they were too noisy to cache."""
     from costlab.timing.machine import machine_peaks, roof_noise_problem

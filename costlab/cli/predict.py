@@ -68,7 +68,7 @@ def predict(
         )
 
 
-def find_or_calibrate(device: str, dtype: str, threads: int, no_calibrate: bool = False):  # noqa: ANN201 - Calibration
+def find_or_calibrate(device: str, dtype: str, threads: int, no_calibrate: bool = False):
     """The cached calibration, or one made now with a progress bar and a line saying so."""
     from costlab.timing.calibrations import (
         CalibrationCacheError,

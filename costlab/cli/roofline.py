@@ -103,7 +103,7 @@ def roofline(
             common.emit("table", None, renderers)  # the chart went to its file: the table to the terminal
 
 
-def _roofs(spec: str | None, device: str, dtype: str, threads: int | None):  # noqa: ANN202 - Roofs
+def _roofs(spec: str | None, device: str, dtype: str, threads: int | None):
     """A spec sheet's roofs when named, else the device's measured (cached) peaks."""
     if spec is not None:
         from costlab import dtypes

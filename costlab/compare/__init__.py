@@ -10,4 +10,4 @@ from costlab.compare.engine import CounterResult, Difference, ModuleRow
 from costlab.compare.run import Comparison, UnknownCounterError, known_counters
 from costlab.compare.run import reconcile_counters as reconcile
 
-__all__ = ["reconcile", "Comparison", "CounterResult", "Difference", "ModuleRow", "known_counters", "UnknownCounterError"]
+__all__ = ["Comparison", "CounterResult", "Difference", "ModuleRow", "UnknownCounterError", "known_counters", "reconcile"]

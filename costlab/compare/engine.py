@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from costlab.cost.report import Report
     from costlab.cost.tracker import ModuleCall
 
-__all__ = ["Seen", "Term", "Measured", "Difference", "ModuleRow", "CounterResult", "reconcile", "skip_label"]
+__all__ = ["CounterResult", "Difference", "Measured", "ModuleRow", "Seen", "Term", "reconcile", "skip_label"]
 
 OK, FAILED, MISSING = "ok", "failed", "not installed"
 

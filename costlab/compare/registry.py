@@ -17,7 +17,7 @@ from costlab.compare.engine import Measured, Seen, SkipWhy, Term
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["CounterSpec", "COUNTERS", "register"]
+__all__ = ["COUNTERS", "CounterSpec", "register"]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from costlab.compare.registry import COUNTERS, CounterSpec
 from costlab.errors import CostlabError, ForwardError, first_line
 from costlab.progress import Progress, notify
 
-__all__ = ["Comparison", "reconcile_counters", "known_counters", "UnknownCounterError", "SEED"]
+__all__ = ["SEED", "Comparison", "UnknownCounterError", "known_counters", "reconcile_counters"]
 
 SEED = 0
 """The seed of the random inputs every counter runs on."""
@@ -212,7 +212,7 @@ def _quiet() -> Iterator[None]:
 def _restored_torch_state() -> Iterator[None]:
     """Grad mode, the thread count and the functions ptflops patches, as they were (even when one crashes)."""
     import torch
-    import torch.nn.functional as F  # noqa: N812 - torch's own spelling
+    import torch.nn.functional as F
 
     grad, threads = torch.is_grad_enabled(), torch.get_num_threads()
     functional = dict(vars(F))

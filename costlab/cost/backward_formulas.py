@@ -37,7 +37,7 @@ from costlab.cost.formulas import (
     tensors,
 )
 
-__all__ = ["convolution_backward", "batch_norm_backward"]
+__all__ = ["batch_norm_backward", "convolution_backward"]
 
 
 def _mask(args: Sequence[Any], index: int, outputs: int = 3) -> tuple[bool, ...]:

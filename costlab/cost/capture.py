@@ -34,7 +34,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from costlab.cost import (  # noqa: F401 - vision_ops registers torchvision's op formulas
-    backward_formulas,  # noqa: F401 - registers the backward ops' formulas
+    backward_formulas,
     formulas,
     vision_ops,
 )
@@ -46,10 +46,10 @@ from costlab.errors import CostlabError
 from costlab.load.guard import preserved, user_code
 
 __all__ = [
-    "OpRecord",
     "Capture",
     "CaptureFailed",
     "NoBackward",
+    "OpRecord",
     "StandIns",
     "capture",
     "check_trainable",
@@ -86,7 +86,7 @@ _NAMES: dict[Any, str] = {}
 """Op overload → its name as reports show it (``aten.add``, ``torchvision.nms``)."""
 
 
-class no_dynamo:  # noqa: N801 - a mixin, named for what it does
+class no_dynamo:
     """Dispatch-mode mixin: never wrap ``__torch_dispatch__`` in ``torch._dynamo.disable``.
 
     torch does so unless told otherwise; that imports dynamo on the first op (~2 s of CLI
@@ -347,6 +347,6 @@ def capture(
                 training_loss(output).backward()
     except CostlabError:
         raise
-    except (Exception, SystemExit) as err:  # noqa: BLE001 - the model's own code may raise anything
+    except (Exception, SystemExit) as err:
         raise CaptureFailed(err, recorder.tracker.current_call()) from err
     return recorder

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["Category", "CATEGORIES", "LABELS", "is_op", "row_kind", "label"]
+__all__ = ["CATEGORIES", "LABELS", "Category", "is_op", "label", "row_kind"]
 
 
 class Category:

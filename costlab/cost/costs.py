@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from costlab.units import duration, format_delta, human
 
-__all__ = ["Intensity", "Costs", "Column", "COLUMNS", "COLUMN", "BUDGETED", "SORTABLE", "RENAMED", "renamed_hint"]
+__all__ = ["BUDGETED", "COLUMN", "COLUMNS", "RENAMED", "SORTABLE", "Column", "Costs", "Intensity", "renamed_hint"]
 
 
 class Intensity:

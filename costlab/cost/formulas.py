@@ -28,16 +28,16 @@ from costlab.cost.categories import Category
 aten = torch.ops.aten
 
 __all__ = [
-    "OpCost",
-    "Category",
-    "Formula",
     "FORMULAS",
     "FREE_OPS",
-    "register",
-    "free",
-    "formula_for",
-    "is_free",
+    "Category",
+    "Formula",
+    "OpCost",
     "cost_of",
+    "formula_for",
+    "free",
+    "is_free",
+    "register",
 ]
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KernelModel", "CvError", "FAMILIES", "fit_family", "fit_kind", "cross_validate", "model_from_dict", "nnls"]
+__all__ = ["FAMILIES", "CvError", "KernelModel", "cross_validate", "fit_family", "fit_kind", "model_from_dict", "nnls"]
 
 FAMILIES = ("roofline", "efficiency", "boosted")
 _KNOTS = 6

@@ -34,7 +34,7 @@ from costlab.cost.formulas import tensors
 from costlab.cost.shapes import fast_shape
 from costlab.cost.tracker import ModuleTracker
 
-__all__ = ["FORWARD", "BACKWARD", "OPTIMIZER", "PHASES", "OPTIMIZER_CALL", "StorageTracker", "levels", "rounded"]
+__all__ = ["BACKWARD", "FORWARD", "OPTIMIZER", "OPTIMIZER_CALL", "PHASES", "StorageTracker", "levels", "rounded"]
 
 FORWARD, BACKWARD, OPTIMIZER = 0, 1, 2
 PHASES = ("forward", "backward", "optimizer")

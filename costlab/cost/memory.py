@@ -54,7 +54,7 @@ from costlab.load.guard import preserved, user_code
 from costlab.progress import Progress, notify
 from costlab.units import QuantityError, parse_quantity
 
-__all__ = ["memory", "OPTIMIZERS", "DEVICES", "ALIGNMENT", "UnknownOptimizer", "MemoryReport"]
+__all__ = ["ALIGNMENT", "DEVICES", "OPTIMIZERS", "MemoryReport", "UnknownOptimizer", "memory"]
 
 ALIGNMENT = {"cuda": 512, "cpu": 1}
 """Bytes a storage is rounded up to: the CUDA caching allocator's smallest block; on CPU the
@@ -200,7 +200,7 @@ def _run(
                 step.step()
     except CostlabError:
         raise
-    except (Exception, SystemExit) as err:  # noqa: BLE001 - the model's own code may raise anything
+    except (Exception, SystemExit) as err:
         raise CaptureFailed(err, tracker.tracker.current_call()) from err
     grads = {b for p in params if p.grad is not None and (b := tracker.block_of(p.grad)) is not None}
     return _Pass(tracker, forward_end, grads, output)

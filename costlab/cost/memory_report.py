@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from costlab.cost.tracker import ModuleCall
 
 __all__ = [
-    "OPTIMIZERS",
-    "DEVICES",
     "BREAKDOWN",
+    "DEVICES",
     "MEMORY_COLUMNS",
     "MEMORY_SCHEMA_VERSION",
+    "OPTIMIZERS",
     "DoesNotFit",
     "Fit",
     "MemoryLayer",

@@ -36,18 +36,18 @@ if TYPE_CHECKING:
     from costlab.cost.report import Report
 
 __all__ = [
-    "KINDS",
     "CALIBRATION_VERSION",
-    "kind_of",
-    "features",
-    "KindFit",
-    "Overhead",
+    "KINDS",
     "Calibration",
     "CalibrationError",
-    "LayerLatency",
+    "KindFit",
     "LatencyPrediction",
-    "predict_latency",
+    "LayerLatency",
+    "Overhead",
+    "features",
+    "kind_of",
     "op_times_s",
+    "predict_latency",
 ]
 
 CALIBRATION_VERSION = 1

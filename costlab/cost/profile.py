@@ -19,7 +19,7 @@ from costlab.load import ExampleInputs, ModelSource, as_source, example_inputs_f
 from costlab.load.sites import sites_of
 from costlab.units import shapes_text
 
-__all__ = ["profile", "run_pass", "Pass", "Attempt"]
+__all__ = ["Attempt", "Pass", "profile", "run_pass"]
 
 T = TypeVar("T")
 

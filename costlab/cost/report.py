@@ -24,7 +24,7 @@ from costlab.units import shape_text
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Totals", "LayerRecord", "Report", "SCHEMA_VERSION", "layer_dict", "costs_dict"]
+__all__ = ["SCHEMA_VERSION", "LayerRecord", "Report", "Totals", "costs_dict", "layer_dict"]
 
 SCHEMA_VERSION = 2
 """Version 2 renamed ``mac_bytes`` to ``bytes_accessed``; ``costlab check`` and ``diff`` still read 1."""

@@ -36,15 +36,15 @@ if TYPE_CHECKING:
     from costlab.cost.report import Report
 
 __all__ = [
-    "Roofs",
     "CacheRoof",
     "LayerPrediction",
-    "RooflinePrediction",
-    "RooflinePoint",
-    "RooflineChart",
     "Measured",
-    "predict",
+    "RooflineChart",
+    "RooflinePoint",
+    "RooflinePrediction",
+    "Roofs",
     "chart",
+    "predict",
 ]
 
 

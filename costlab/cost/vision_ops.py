@@ -14,7 +14,7 @@ from typing import Any
 
 from costlab.cost.formulas import Category, OpCost, bytes_of, nbytes, register, tensors
 
-__all__ = ["nms", "roi_align", "roi_pool", "IOU_FLOPS", "BILINEAR_FLOPS"]
+__all__ = ["BILINEAR_FLOPS", "IOU_FLOPS", "nms", "roi_align", "roi_pool"]
 
 IOU_FLOPS = 13
 """One IoU test in the NMS kernel: 2 max and 2 min (the intersection's corners), 2 subtractions and

@@ -12,8 +12,15 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["PointwisePair", "GroupPointwise", "SeriesFragments", "ParallelFragments", "Bottleneck", "stack",
-           "BLOCKS_PER_NET"]
+__all__ = [
+    "BLOCKS_PER_NET",
+    "Bottleneck",
+    "GroupPointwise",
+    "ParallelFragments",
+    "PointwisePair",
+    "SeriesFragments",
+    "stack",
+]
 
 BLOCKS_PER_NET = 10
 

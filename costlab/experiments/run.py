@@ -42,18 +42,18 @@ from costlab.progress import Progress, notify
 from costlab.timing.measure import Measurement
 
 __all__ = [
-    "RowCount",
-    "count_table",
-    "table_result",
-    "RowResult",
-    "TableResult",
-    "GuidelinesResult",
-    "run_guidelines",
-    "RunSettings",
+    "FLOPS_TOLERANCE",
     "FULL",
     "QUICK",
-    "FLOPS_TOLERANCE",
     "SCHEMA_VERSION",
+    "GuidelinesResult",
+    "RowCount",
+    "RowResult",
+    "RunSettings",
+    "TableResult",
+    "count_table",
+    "run_guidelines",
+    "table_result",
 ]
 
 SCHEMA_VERSION = 1

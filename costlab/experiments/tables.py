@@ -14,7 +14,7 @@ from torch import nn
 from costlab.errors import CostlabError
 from costlab.experiments.blocks import Bottleneck, GroupPointwise, ParallelFragments, PointwisePair, SeriesFragments
 
-__all__ = ["Platform", "GPU", "ARM", "PLATFORMS", "RowSpec", "Claim", "TableSpec", "experiments", "NOTES", "INPUT_HW"]
+__all__ = ["ARM", "GPU", "INPUT_HW", "NOTES", "PLATFORMS", "Claim", "Platform", "RowSpec", "TableSpec", "experiments"]
 
 INPUT_HW = (56, 56)
 

@@ -13,7 +13,7 @@ from costlab.stats import quantile
 if TYPE_CHECKING:
     from costlab.timing.measure import Measurement
 
-__all__ = ["RowTiming", "ClaimResult", "Outcome", "Verdict", "judge", "verdict", "RULE", "NOISE_FLOOR", "NOTCH"]
+__all__ = ["NOISE_FLOOR", "NOTCH", "RULE", "ClaimResult", "Outcome", "RowTiming", "Verdict", "judge", "verdict"]
 
 NOISE_FLOOR = 0.03
 """The smallest difference in median latency a claim needs, however tight the samples: separate

@@ -15,7 +15,7 @@ from typing import Any
 
 from costlab.errors import ModelSpecError
 
-__all__ = ["user_code", "preserved", "DownloadRefused"]
+__all__ = ["DownloadRefused", "preserved", "user_code"]
 
 
 class DownloadRefused(ModelSpecError):

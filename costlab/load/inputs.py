@@ -26,14 +26,14 @@ if TYPE_CHECKING:
     from costlab.load.specs import ModelSource
 
 __all__ = [
-    "InputSpec",
+    "SEED",
     "ExampleInputs",
+    "InputSpec",
     "as_example_inputs",
-    "parse_inputs",
     "example_inputs_for",
     "make_inputs",
+    "parse_inputs",
     "with_batch",
-    "SEED",
 ]
 
 SEED = 0

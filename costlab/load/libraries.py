@@ -18,15 +18,15 @@ from typing import Any
 from costlab.load.inputs import ExampleInputs, InputSpec
 
 __all__ = [
-    "torchvision_factory",
-    "torchvision_inputs",
-    "timm_factory",
-    "timm_inputs",
-    "instance_inputs",
     "DETECTION_IMAGE",
-    "VIDEO_FRAMES",
     "FLOW_IMAGE",
     "TEXT_LENGTH",
+    "VIDEO_FRAMES",
+    "instance_inputs",
+    "timm_factory",
+    "timm_inputs",
+    "torchvision_factory",
+    "torchvision_inputs",
 ]
 
 DETECTION_IMAGE = (3, 800, 800)

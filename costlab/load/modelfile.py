@@ -27,7 +27,7 @@ from costlab.errors import InputSpecError, ModelSpecError, exited, first_line
 from costlab.load.guard import user_code
 from costlab.load.inputs import ExampleInputs, as_example_inputs, parse_inputs
 
-__all__ = ["FACTORY_NAMES", "import_file", "find_model", "model_candidates", "needs_arguments", "file_inputs"]
+__all__ = ["FACTORY_NAMES", "file_inputs", "find_model", "import_file", "model_candidates", "needs_arguments"]
 
 FACTORY_NAMES = ("build_model", "get_model", "create_model", "make_model", "model_fn")
 

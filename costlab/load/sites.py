@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-__all__ = ["Site", "wanted", "recording", "sites_of", "site_in"]
+__all__ = ["Site", "recording", "site_in", "sites_of", "wanted"]
 
 
 @dataclass(frozen=True)

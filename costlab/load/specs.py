@@ -29,7 +29,7 @@ from costlab.load import libraries, modelfile, sites
 from costlab.load.guard import user_code
 from costlab.load.inputs import ExampleInputs, InputSpec, example_inputs_for
 
-__all__ = ["ModelSource", "resolve", "as_source", "constructing", "instantiate", "Instantiated", "LIBRARY_PREFIXES"]
+__all__ = ["LIBRARY_PREFIXES", "Instantiated", "ModelSource", "as_source", "constructing", "instantiate", "resolve"]
 
 LIBRARY_PREFIXES = ("torchvision", "timm")
 
@@ -105,7 +105,7 @@ def construct(factory: Callable[[], Any], meta: bool, *, offline: bool = False) 
         try:
             with constructing(True):
                 return factory()
-        except Exception as err:  # noqa: BLE001 - any failure: try the gentler meta construction
+        except Exception as err:
             if isinstance(err, ModelSpecError):
                 raise
         with constructing(True, everywhere=False):
@@ -220,10 +220,10 @@ def _library(prefix: str, name: str) -> ModelSource:
         raise ModelSpecError(f"{prefix} has no model {name!r}{suggestion}")
     if prefix == "torchvision":
         factory = libraries.torchvision_factory(library, name)
-        inputs: Any = lambda: libraries.torchvision_inputs(library, name)  # noqa: E731 - lazy: reads the weights' enum
+        inputs: Any = lambda: libraries.torchvision_inputs(library, name)
     else:
         factory = libraries.timm_factory(library, name)
-        inputs = lambda: libraries.timm_inputs(library, name)  # noqa: E731
+        inputs = lambda: libraries.timm_inputs(library, name)
 
     def build(meta: bool) -> Any:
         return construct(factory, meta, offline=True)

@@ -38,9 +38,9 @@ from costlab.stats import spearman
 from costlab.units import shapes_text
 
 if TYPE_CHECKING:
+    from costlab.cost.predict import Calibration
     from costlab.cost.report import Report, Totals
     from costlab.cost.roofline import RooflineChart
-    from costlab.cost.predict import Calibration
     from costlab.rules import Finding, LintSettings
     from costlab.timing.calibrations import PredictedTimes
     from costlab.timing.layers import CategoryTime, LayerTiming
@@ -48,17 +48,17 @@ if TYPE_CHECKING:
     from costlab.timing.measure import Measurement
 
 __all__ = [
-    "ModelResult",
-    "Correlation",
+    "CONTRAST_MACS_RATIO",
+    "CORRELATED",
+    "QUICK_MIN_TIME_S",
     "Contrast",
+    "Correlation",
     "HostInfo",
+    "ModelResult",
     "ReportData",
     "collect",
     "expand_models",
     "find_contrast",
-    "CORRELATED",
-    "CONTRAST_MACS_RATIO",
-    "QUICK_MIN_TIME_S",
 ]
 
 QUICK_MIN_TIME_S = 0.1
@@ -272,11 +272,11 @@ def collect(
     ``command`` is recorded for the page. Bad specs, devices or dtypes raise :class:`CostlabError`
     before anything is timed.
     """
+    import torch
+
     from costlab import dtypes
     from costlab.config import load_config
     from costlab.cost.profile import profile
-    import torch
-
     from costlab.rules import settings_from_config
     from costlab.timing.calibrations import cached_calibration
     from costlab.timing.devices import resolve_device, resolve_dtype

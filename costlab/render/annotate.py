@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["workflow_command", "Case", "junit_xml"]
+__all__ = ["Case", "junit_xml", "workflow_command"]
 
 
 def _escape_data(text: str) -> str:

@@ -29,18 +29,18 @@ if TYPE_CHECKING:
     from costlab.ci.diff import ProfileDiff, TotalChange
 
 __all__ = [
-    "check_table",
-    "check_json",
     "check_csv",
-    "check_markdown",
     "check_github",
+    "check_json",
     "check_junit",
-    "update_line",
-    "diff_table",
-    "diff_json",
+    "check_markdown",
+    "check_table",
     "diff_csv",
+    "diff_json",
     "diff_markdown",
+    "diff_table",
     "over_line",
+    "update_line",
 ]
 
 _STYLE = {"ok": "green", "breach": "bold red", "skipped": "yellow"}

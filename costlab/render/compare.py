@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from costlab.compare.engine import CounterResult
     from costlab.compare.run import Comparison
 
-__all__ = ["compare_table", "compare_json", "compare_markdown"]
+__all__ = ["compare_json", "compare_markdown", "compare_table"]
 
 BASIS = {"macs": "MACs", "flops": "FLOPs"}
 

@@ -24,14 +24,14 @@ if TYPE_CHECKING:
     from costlab.experiments.verdicts import ClaimResult
 
 __all__ = [
-    "setup_line",
+    "FigureBars",
+    "figure_bars",
+    "figure_name",
+    "guideline_figure",
     "guideline_tables",
     "guidelines_json",
     "guidelines_markdown",
-    "guideline_figure",
-    "figure_bars",
-    "FigureBars",
-    "figure_name",
+    "setup_line",
 ]
 
 _VERDICT_STYLE = {"holds": "bold green", "fails": "bold red", "inconclusive": "bold yellow"}

@@ -19,19 +19,19 @@ if TYPE_CHECKING:
     from costlab.rules import Finding, LintResult, Rule
 
 __all__ = [
-    "findings_text",
-    "findings_json",
     "findings_csv",
-    "findings_markdown",
     "findings_github",
-    "findings_sarif",
+    "findings_json",
     "findings_junit",
+    "findings_markdown",
+    "findings_sarif",
     "findings_statistics",
+    "findings_text",
     "lint_matrix",
-    "rule_text",
-    "rules_table",
     "rule_json",
     "rule_markdown",
+    "rule_text",
+    "rules_table",
 ]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -21,7 +21,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["Col", "Cell", "build_table", "to_text", "MIN_TEXT_WIDTH", "FILE_WIDTH"]
+__all__ = ["FILE_WIDTH", "MIN_TEXT_WIDTH", "Cell", "Col", "build_table", "to_text"]
 
 Cell = str | Text
 MIN_TEXT_WIDTH = 10

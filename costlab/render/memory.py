@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SORT_FIELDS",
-    "select_rows",
-    "header_line",
-    "peak_line",
     "fit_line",
-    "memory_table",
-    "memory_json",
+    "header_line",
     "memory_csv",
+    "memory_json",
     "memory_markdown",
+    "memory_table",
+    "peak_line",
+    "select_rows",
 ]
 
 SORT_FIELDS = MEMORY_SORT

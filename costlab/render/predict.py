@@ -26,18 +26,18 @@ if TYPE_CHECKING:
     from costlab.timing.layers import LayerTiming
 
 __all__ = [
-    "calibration_table",
+    "SCHEMA_VERSION",
+    "calibrated_cells",
+    "calibrated_columns",
+    "calibrated_note",
     "calibration_json",
     "calibration_markdown",
-    "prediction_table",
-    "prediction_json",
-    "prediction_csv",
-    "prediction_markdown",
+    "calibration_table",
     "error_text",
-    "calibrated_columns",
-    "calibrated_cells",
-    "calibrated_note",
-    "SCHEMA_VERSION",
+    "prediction_csv",
+    "prediction_json",
+    "prediction_markdown",
+    "prediction_table",
 ]
 
 SCHEMA_VERSION = 1

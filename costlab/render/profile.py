@@ -30,14 +30,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SORT_FIELDS",
-    "select_rows",
     "display_name",
     "header_line",
-    "profile_table",
-    "profile_json",
-    "profile_csv",
-    "profile_markdown",
     "predicted_line",
+    "profile_csv",
+    "profile_json",
+    "profile_markdown",
+    "profile_table",
+    "select_rows",
 ]
 
 SORT_FIELDS = ("order", *SORTABLE)

@@ -32,11 +32,11 @@ if TYPE_CHECKING:
 __all__ = [
     "FigureFile",
     "ReportFigures",
-    "report_figures",
-    "scatter_image",
     "breakdown_image",
     "family_colours",
     "palette_png",
+    "report_figures",
+    "scatter_image",
 ]
 
 # Qualitative colours for model families (Tableau 10, then its lighter half)

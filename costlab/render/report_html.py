@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from costlab.publish.collect import ModelResult, ReportData
     from costlab.render.report_figures import FigureFile, ReportFigures
 
-__all__ = ["render_html", "CONTENT_SECURITY_POLICY", "SCRIPT"]
+__all__ = ["CONTENT_SECURITY_POLICY", "SCRIPT", "render_html"]
 
 SCRIPT = """
 (() => {

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from costlab.publish.collect import ModelResult, ReportData
     from costlab.render.report_figures import FigureFile, ReportFigures
 
-__all__ = ["render_markdown", "github_anchors"]
+__all__ = ["github_anchors", "render_markdown"]
 
 
 def render_markdown(data: ReportData, figures: ReportFigures) -> str:

@@ -32,8 +32,16 @@ if TYPE_CHECKING:
 
     from costlab.cost.roofline import RooflineChart, RooflinePoint, Roofs
 
-__all__ = ["roofline_image", "roofline_figure", "RooflineFigure", "Hotspot", "shared_limits", "FORMATS",
-           "CATEGORY_COLOURS", "cache_roofs_note"]
+__all__ = [
+    "CATEGORY_COLOURS",
+    "FORMATS",
+    "Hotspot",
+    "RooflineFigure",
+    "cache_roofs_note",
+    "roofline_figure",
+    "roofline_image",
+    "shared_limits",
+]
 
 FORMATS = ("png", "svg")
 CATEGORY_COLOURS = {

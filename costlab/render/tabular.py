@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["csv_text", "csv_writer", "csv_cell", "md_cell", "md_row"]
+__all__ = ["csv_cell", "csv_text", "csv_writer", "md_cell", "md_row"]
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")

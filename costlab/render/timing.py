@@ -32,17 +32,17 @@ if TYPE_CHECKING:
     from costlab.timing.measure import Measurement, TimingSpec
 
 __all__ = [
-    "latency_table",
-    "latency_json",
-    "latency_csv",
-    "layer_time_table",
     "category_time_table",
+    "latency_csv",
+    "latency_json",
+    "latency_table",
+    "layer_time_table",
     "layer_times_csv",
-    "machine_table",
     "machine_json",
-    "roofline_table",
-    "roofline_json",
+    "machine_table",
     "roofline_csv",
+    "roofline_json",
+    "roofline_table",
 ]
 
 SCHEMA_VERSION = 1

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from costlab.publish.zoo import ZooRow
 
-__all__ = ["zoo_table", "zoo_json", "zoo_csv", "zoo_markdown", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "zoo_csv", "zoo_json", "zoo_markdown", "zoo_table"]
 
 SCHEMA_VERSION = 2
 

@@ -14,17 +14,17 @@ from costlab.rules.registry import RULES, Context, Param, Rule
 from costlab.rules.settings import LintSettings, parse_rule_list, settings_from_config
 
 __all__ = [
-    "lint",
-    "LintResult",
-    "Finding",
-    "Location",
-    "SEVERITIES",
-    "severity_rank",
     "RULES",
-    "Rule",
-    "Param",
+    "SEVERITIES",
     "Context",
+    "Finding",
+    "LintResult",
     "LintSettings",
-    "settings_from_config",
+    "Location",
+    "Param",
+    "Rule",
+    "lint",
     "parse_rule_list",
+    "settings_from_config",
+    "severity_rank",
 ]

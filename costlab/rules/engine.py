@@ -27,7 +27,7 @@ from costlab.rules.findings import Finding, FindingGroup, Location, group_findin
 from costlab.rules.registry import RULES, Context
 from costlab.rules.settings import LintSettings, settings_from_config
 
-__all__ = ["lint", "LintResult"]
+__all__ = ["LintResult", "lint"]
 
 
 @dataclass

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SEVERITIES", "Location", "Finding", "FindingGroup", "severity_rank", "group_findings"]
+__all__ = ["SEVERITIES", "Finding", "FindingGroup", "Location", "group_findings", "severity_rank"]
 
 SEVERITIES = ("info", "warning", "error")
 

@@ -11,7 +11,7 @@ from costlab.rules.findings import Finding
 from costlab.rules.graph import channels_of, convolutions, enclosing_block, ratio_text
 from costlab.rules.registry import Context, Param, rule
 
-__all__ = ["g1_mac_ratio", "equal_channel_width"]
+__all__ = ["equal_channel_width", "g1_mac_ratio"]
 
 
 def g1_mac_ratio(c1: int, c2: int, hw: int) -> tuple[float, float, float]:

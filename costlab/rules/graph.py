@@ -16,15 +16,15 @@ from costlab.cost.report import Report
 from costlab.cost.tracker import ModuleCall
 
 __all__ = [
+    "CONTAINERS",
     "Conv",
-    "convolutions",
-    "channels_of",
-    "enclosing_block",
     "ancestors",
     "branch_counts",
+    "channels_of",
+    "convolutions",
+    "enclosing_block",
     "kernels_by_block",
     "ratio_text",
-    "CONTAINERS",
 ]
 
 

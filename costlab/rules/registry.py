@@ -15,7 +15,7 @@ from typing import Any
 from costlab.cost.report import Report
 from costlab.rules.findings import Finding
 
-__all__ = ["Param", "Rule", "RULES", "Context", "Check", "rule"]
+__all__ = ["RULES", "Check", "Context", "Param", "Rule", "rule"]
 
 
 @dataclass(frozen=True)

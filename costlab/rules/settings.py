@@ -31,7 +31,7 @@ from costlab.config import Config, ConfigError
 from costlab.rules.findings import SEVERITIES, Finding
 from costlab.rules.registry import RULES
 
-__all__ = ["LintSettings", "settings_from_config", "parse_rule_list"]
+__all__ = ["LintSettings", "parse_rule_list", "settings_from_config"]
 
 _TOP_KEYS = {"select", "ignore", "fail_level", "per_module_ignores"}
 

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 from costlab._lazy import lazy_attributes
 
 __all__ = [
-    "TimingSpec",
-    "Measurement",
-    "measure_latency",
-    "LayerTime",
     "CategoryTime",
-    "LayerTiming",
-    "measure_layers",
-    "MachinePeaks",
-    "machine_peaks",
     "DeviceError",
+    "LayerTime",
+    "LayerTiming",
+    "MachinePeaks",
+    "Measurement",
+    "TimingSpec",
+    "machine_peaks",
+    "measure_latency",
+    "measure_layers",
 ]
 
 if TYPE_CHECKING:

@@ -56,13 +56,13 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "BUDGET_S",
+    "NOISE_LIMIT",
+    "QUICK_SAMPLES_PER_KIND",
+    "SAMPLES_PER_KIND",
     "Sample",
     "calibrate",
     "noise_problem",
-    "NOISE_LIMIT",
-    "SAMPLES_PER_KIND",
-    "BUDGET_S",
-    "QUICK_SAMPLES_PER_KIND",
 ]
 
 SAMPLES_PER_KIND = 32

@@ -37,22 +37,22 @@ if TYPE_CHECKING:
     from costlab.timing.layers import LayerTiming
 
 __all__ = [
+    "PREDICTED_COLUMNS",
     "CalibrationCacheError",
     "NoCalibrationError",
-    "calibrations_dir",
-    "calibration_file",
-    "key_for",
-    "load_calibration",
-    "store_calibration",
-    "other_calibrations",
-    "find_calibration",
-    "predict",
-    "cached_calibration",
-    "cached_prediction",
     "PredictedTime",
     "PredictedTimes",
+    "cached_calibration",
+    "cached_prediction",
+    "calibration_file",
+    "calibrations_dir",
+    "find_calibration",
+    "key_for",
+    "load_calibration",
+    "other_calibrations",
+    "predict",
     "predicted_times",
-    "PREDICTED_COLUMNS",
+    "store_calibration",
 ]
 
 

@@ -22,11 +22,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DeviceError",
+    "device_name",
+    "fixed_threads",
     "resolve_device",
     "resolve_dtype",
     "synchronize",
-    "device_name",
-    "fixed_threads",
 ]
 
 class DeviceError(CostlabError):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["CASES", "Case", "case", "Scale"]
+__all__ = ["CASES", "Case", "Scale", "case"]
 
 Case = Callable[[random.Random, "Scale"], Callable[[], Any]]
 CASES: dict[str, Case] = {}
@@ -81,7 +81,7 @@ def _tokens(rng: random.Random, s: Scale) -> tuple[int, int, int]:
 
 
 def _conv(rng: random.Random, s: Scale, kernels: tuple[int, ...], grouping: str) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     for _ in range(200):
         n, c_in, h, w = _feature_map(rng, s)
@@ -129,7 +129,7 @@ def _depthwise(rng: random.Random, s: Scale) -> Callable[[], Any]:
 
 @case("conv_transposed")
 def _transposed(rng: random.Random, s: Scale) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     n, c, h, w = _feature_map(rng, s, s.max_elems / 8)
     c_out, k = rng.choice(_CHANNELS[:10]), rng.choice((2, 4))
@@ -139,7 +139,7 @@ def _transposed(rng: random.Random, s: Scale) -> Callable[[], Any]:
 
 @case("linear")
 def _linear(rng: random.Random, s: Scale) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     for _ in range(100):
         m = rng.choice((1, 1, 2, 8, 16, 49, 64, 197, 256, 1024, 1576, 4096))
@@ -167,7 +167,7 @@ def _bmm(rng: random.Random, s: Scale) -> Callable[[], Any]:
 
 @case("attention")
 def _attention(rng: random.Random, s: Scale) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     for _ in range(100):
         b, heads, length, dim = rng.choice(s.batches), rng.choice((1, 3, 6, 8, 12, 16)), rng.choice(_TOKENS), rng.choice((32, 64, 128))
@@ -187,7 +187,7 @@ def _shape(rng: random.Random, s: Scale) -> tuple[int, ...]:
 
 def _unary_call(name: str, x: torch.Tensor) -> Callable[[], Any]:
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     calls: dict[str, Callable[[], Any]] = {
         "relu": lambda: F.relu(x), "relu_": lambda: x.relu_(), "relu6": lambda: F.relu6(x),
@@ -231,7 +231,7 @@ def _broadcast(rng: random.Random, s: Scale) -> Callable[[], Any]:
 
 @case("batch_norm")
 def _batch_norm(rng: random.Random, s: Scale) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     n, c, h, w = _feature_map(rng, s)
     x, mean, var, weight, bias = s.randn(n, c, h, w), s.randn(c), s.randn(c).abs() + 1, s.randn(c), s.randn(c)
@@ -240,7 +240,7 @@ def _batch_norm(rng: random.Random, s: Scale) -> Callable[[], Any]:
 
 @case("normalization")
 def _normalization(rng: random.Random, s: Scale) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     if rng.random() < 0.75:
         b, length, width = _tokens(rng, s)
@@ -254,7 +254,7 @@ def _normalization(rng: random.Random, s: Scale) -> Callable[[], Any]:
 
 @case("pool")
 def _pool(rng: random.Random, s: Scale) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     x = s.randn(*_feature_map(rng, s))
     return rng.choice((lambda: F.max_pool2d(x, 3, 2, 1), lambda: F.max_pool2d(x, 2), lambda: F.avg_pool2d(x, 2),
@@ -263,7 +263,7 @@ def _pool(rng: random.Random, s: Scale) -> Callable[[], Any]:
 
 @case("reduction")
 def _reduction(rng: random.Random, s: Scale) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     if rng.random() < 0.7:
         x = s.randn(*_feature_map(rng, s))
@@ -304,7 +304,7 @@ def _copy(rng: random.Random, s: Scale) -> Callable[[], Any]:
 
 @case("pad")
 def _pad(rng: random.Random, s: Scale) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     x, p = s.randn(*_feature_map(rng, s)), rng.choice((1, 2, 3))
     return lambda: F.pad(x, (p, p, p, p))
@@ -313,7 +313,7 @@ def _pad(rng: random.Random, s: Scale) -> Callable[[], Any]:
 @case("gather")
 def _gather(rng: random.Random, s: Scale) -> Callable[[], Any]:
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     b, length, width = _tokens(rng, s)
     table = s.randn(rng.choice((1000, 30000, 50257)), width)
@@ -323,7 +323,7 @@ def _gather(rng: random.Random, s: Scale) -> Callable[[], Any]:
 
 @case("resample")
 def _resample(rng: random.Random, s: Scale) -> Callable[[], Any]:
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     x = s.randn(*_feature_map(rng, s, s.max_elems / 4))
     return rng.choice((lambda: F.interpolate(x, scale_factor=2, mode="nearest"),

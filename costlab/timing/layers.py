@@ -56,14 +56,14 @@ if TYPE_CHECKING:
     from costlab.cost.report import LayerRecord, Report
 
 __all__ = [
+    "MIN_LAYER_RUNS",
     "TIME_COLUMNS",
-    "LayerTime",
     "CategoryTime",
-    "LayerTiming",
     "LayerAlignmentError",
+    "LayerTime",
+    "LayerTiming",
     "measure_layers",
     "time_layers",
-    "MIN_LAYER_RUNS",
 ]
 
 MIN_LAYER_RUNS = 5

@@ -56,19 +56,19 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "MachinePeaks",
-    "DeviceSpec",
     "KNOWN_DEVICES",
+    "ROOF_NOISE_LIMIT",
+    "DeviceSpec",
+    "MachinePeaks",
     "cache_dir",
     "cache_path",
+    "known_spec",
+    "load_cached",
     "machine_peaks",
     "measure_peaks",
-    "load_cached",
-    "store",
-    "spec_for",
-    "known_spec",
-    "ROOF_NOISE_LIMIT",
     "roof_noise_problem",
+    "spec_for",
+    "store",
     "utc_now",
 ]
 

@@ -37,18 +37,18 @@ if TYPE_CHECKING:
     from costlab.load import ExampleInputs
 
 __all__ = [
-    "TimingSpec",
-    "Measurement",
-    "Workload",
-    "load_workload",
-    "time_workload",
-    "measure_latency",
-    "parse_batches",
-    "block_size",
     "DEFAULT_MIN_TIME_S",
+    "IQR_WARN_RATIO",
     "MIN_SAMPLES",
     "WARMUP_RUNS",
-    "IQR_WARN_RATIO",
+    "Measurement",
+    "TimingSpec",
+    "Workload",
+    "block_size",
+    "load_workload",
+    "measure_latency",
+    "parse_batches",
+    "time_workload",
 ]
 
 DEFAULT_MIN_TIME_S = 1.0

@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = [
-    "ZooEntry",
     "UnknownModelError",
-    "register_model",
-    "list_models",
-    "get_entry",
-    "create_model",
+    "ZooEntry",
     "close_names",
+    "create_model",
+    "get_entry",
+    "list_models",
+    "register_model",
 ]
 
 

@@ -38,7 +38,7 @@ from torch import nn
 from costlab.zoo._layers import ConvBNAct, channel_shuffle
 from costlab.zoo.registry import register_model
 
-__all__ = ["ShuffleUnit", "ShuffleNetV1", "shufflenet_v1", "STAGE_CHANNELS", "STAGE_REPEATS"]
+__all__ = ["STAGE_CHANNELS", "STAGE_REPEATS", "ShuffleNetV1", "ShuffleUnit", "shufflenet_v1"]
 
 # Table 1: output channels of stages 2, 3, 4 for each group count g, at scale 1×.
 STAGE_CHANNELS: dict[int, tuple[int, int, int]] = {

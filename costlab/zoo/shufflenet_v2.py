@@ -26,7 +26,7 @@ from torch import nn
 from costlab.zoo._layers import ConvBNAct, channel_shuffle
 from costlab.zoo.registry import register_model
 
-__all__ = ["ShuffleV2Block", "ShuffleNetV2", "shufflenet_v2", "STAGE_CHANNELS", "STAGE_REPEATS"]
+__all__ = ["STAGE_CHANNELS", "STAGE_REPEATS", "ShuffleNetV2", "ShuffleV2Block", "shufflenet_v2"]
 
 # Table 5: output channels of stages 2, 3, 4 and of conv5 for each width multiplier.
 STAGE_CHANNELS: dict[float, tuple[int, int, int, int]] = {

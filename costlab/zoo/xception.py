@@ -25,7 +25,7 @@ from torch import nn
 from costlab.zoo._layers import ConvBNAct
 from costlab.zoo.registry import register_model
 
-__all__ = ["SeparableConv2d", "XceptionBlock", "Xception", "xception"]
+__all__ = ["SeparableConv2d", "Xception", "XceptionBlock", "xception"]
 
 PAPER = "Chollet 2017, Xception (CVPR), Fig. 5"
 

@@ -35,7 +35,7 @@ def config_error(folder: Path, body: str, name: str = "costlab.toml") -> str:
     return str(caught.value)
 
 
-def check(folder: Path, body: str):  # noqa: ANN201 - a CheckResult
+def check(folder: Path, body: str):
     config = load_config(write_config(folder, body))
     return evaluate(load_budgets(config), config)
 

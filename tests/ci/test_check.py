@@ -127,7 +127,7 @@ def fake_timing(monkeypatch: pytest.MonkeyPatch, medians_ms: dict[str, float]) -
     """Make ``measure_latency`` return canned medians (no model is timed), and record its calls."""
     calls: list[tuple] = []
 
-    def measure_latency(model, input_shape=None, *, device="cpu", batch=None, threads=None):  # noqa: ANN001, ANN202
+    def measure_latency(model, input_shape=None, *, device="cpu", batch=None, threads=None):
         calls.append((Path(model).name, input_shape, device, batch, threads))
         return types.SimpleNamespace(median_ms=medians_ms[Path(model).name])
 

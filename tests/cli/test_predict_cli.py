@@ -35,7 +35,7 @@ def invoke(*args: object):
     return runner.invoke(app, [str(a) for a in args])
 
 
-def one_line_error(result, code: int = 2) -> str:  # noqa: ANN001
+def one_line_error(result, code: int = 2) -> str:
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output and result.stdout == ""
     lines = result.stderr.splitlines()

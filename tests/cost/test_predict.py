@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 from torch import nn
 
 import costlab
@@ -111,7 +111,7 @@ def test_few_samples_keep_the_efficiency_model_with_its_leave_one_out_error() ->
 # -- kinds ---------------------------------------------------------------------------------------
 
 
-def _kinds(fn, *shapes, **modules) -> list[str | None]:  # noqa: ANN001
+def _kinds(fn, *shapes, **modules) -> list[str | None]:
     report = profile_snippet(fn, *shapes, **modules)
     return [kind_of(op) for op in report.ops]
 
@@ -128,7 +128,7 @@ def _kinds(fn, *shapes, **modules) -> list[str | None]:  # noqa: ANN001
         (lambda m, x: m["n"](x), [(1, 49, 64)], {"n": nn.LayerNorm(64)}, "normalization"),
     ],
 )
-def test_module_kinds(fn, shapes, modules, kind) -> None:  # noqa: ANN001
+def test_module_kinds(fn, shapes, modules, kind) -> None:
     assert kind in _kinds(fn, *shapes, **modules)
 
 
@@ -151,7 +151,7 @@ def test_module_kinds(fn, shapes, modules, kind) -> None:  # noqa: ANN001
         (lambda x: x.flatten(1), [(1, 8, 4, 4)], "view"),
     ],
 )
-def test_functional_kinds(fn, shapes, kind) -> None:  # noqa: ANN001
+def test_functional_kinds(fn, shapes, kind) -> None:
     assert kind in _kinds(fn, *shapes)
 
 

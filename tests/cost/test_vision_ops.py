@@ -74,7 +74,7 @@ def test_library_ops_are_found_by_name_and_named_by_namespace() -> None:
     library.impl("double", lambda x: torch.empty_like(x), "Meta")
 
     @formulas.register("costlabtest::double")
-    def double(args, kwargs, out):  # noqa: ANN001, ANN202
+    def double(args, kwargs, out):
         return OpCostOne(out)
 
     class Doubler(nn.Module):
@@ -91,7 +91,7 @@ def test_library_ops_are_found_by_name_and_named_by_namespace() -> None:
         formulas.FORMULAS.pop(torch.ops.costlabtest.double, None)
 
 
-def OpCostOne(out: torch.Tensor) -> formulas.OpCost:  # noqa: N802 - a tiny formula body
+def OpCostOne(out: torch.Tensor) -> formulas.OpCost:
     return formulas.OpCost(Category.ELEMENTWISE, flops=out.numel())
 
 

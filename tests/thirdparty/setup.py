@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["prepare", "HAS_TORCHVISION", "HAS_TIMM"]
+__all__ = ["HAS_TIMM", "HAS_TORCHVISION", "prepare"]
 
 _LIBRARY: torch.library.Library | None = None
 
@@ -79,7 +79,7 @@ def _define_ops() -> None:
         "int sampling_ratio, bool aligned) -> Tensor"
     )
 
-    def roi_align(input, rois, spatial_scale, pooled_height, pooled_width, sampling_ratio, aligned):  # noqa: ANN001, ANN202
+    def roi_align(input, rois, spatial_scale, pooled_height, pooled_width, sampling_ratio, aligned):
         from torchvision.ops.roi_align import _roi_align
 
         return _roi_align(input, rois, spatial_scale, pooled_height, pooled_width, sampling_ratio, aligned)

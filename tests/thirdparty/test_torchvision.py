@@ -19,8 +19,8 @@ from tests.thirdparty.setup import HAS_TORCHVISION
 
 tv = pytest.importorskip("torchvision") if HAS_TORCHVISION else pytest.skip("torchvision is not installed", allow_module_level=True)
 
-from costlab.load import resolve  # noqa: E402
-from costlab.load.libraries import weights_architecture  # noqa: E402
+from costlab.load import resolve
+from costlab.load.libraries import weights_architecture
 
 DETECTION = sorted(tv.models.list_models(module=tv.models.detection))
 OTHERS = sorted(set(tv.models.list_models()) - set(DETECTION))

@@ -214,7 +214,7 @@ def test_the_replay_reads_the_input_just_before_the_clock_and_frees_the_output_a
     events: list[str] = []
 
     class Log(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             events.append(str(func.overloadpacket.__name__))
             return func(*args, **(kwargs or {}))
 
@@ -247,7 +247,7 @@ def test_a_list_input_is_read_tensor_by_tensor_and_scalars_are_left_alone() -> N
     read: list[tuple[int, ...]] = []
 
     class Log(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             read.append(tuple(args[0].shape))
             return func(*args, **(kwargs or {}))
 
