@@ -18,7 +18,7 @@ With one thread the CPU time of each forward (``time.process_time``) is measured
 time: other processes on a shared machine cannot inflate it, so its table says what a quiet machine
 would show. Every number is measured in this run; nothing is hard-coded.
 
-    python benchmarks/bench_predict.py                # the published table (about 20 minutes on 2 cores)
+    python benchmarks/bench_predict.py                # the published table (about 13 minutes on 2 cores)
     python benchmarks/bench_predict.py --quick        # 8 models, batch 1, 1 thread, a quick calibration
     python benchmarks/bench_predict.py --markdown reports/predict/accuracy.md --json reports/predict/accuracy.json
 """
