@@ -109,19 +109,10 @@ def roofline_figure(
 ) -> RooflineFigure:
     """:func:`roofline_image`, with where each dot landed: a page lays hover text over a PNG."""
     from matplotlib import rc_context
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     if fmt not in FORMATS:
         raise ValueError(f"a roofline figure is png or svg, not {fmt or 'no format'}")
-    figure = Figure(figsize=(10, 6.5), dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    x_range, y_range = limits if limits is not None else _limits(chart)
-    _draw_roofs(axes, chart, x_range)
-    _draw_points(axes, chart)
-    _decorate(figure, axes, chart, x_range, y_range)
-    _label_heaviest(figure, axes, chart, labels)
+    figure, axes = drawn_figure(chart, labels=labels, limits=limits)
     buffer = io.BytesIO()
     with rc_context({"svg.hashsalt": "costlab"}):  # stable SVG ids: the same chart gives the same file
         figure.savefig(buffer, dpi=_DPI, format=fmt, metadata=_metadata(fmt))
@@ -131,6 +122,22 @@ def roofline_figure(
     if fmt == "svg":
         data = _svg_with_titles(data, hotspots)
     return RooflineFigure(data, width, height, hotspots)
+
+
+def drawn_figure(chart: RooflineChart, *, labels: int = 6, limits: Limits | None = None) -> tuple[Figure, Axes]:
+    """The chart drawn on a bare Figure (no pyplot), its ``labels`` heaviest layers named, not yet saved."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 6.5), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    x_range, y_range = limits if limits is not None else _limits(chart)
+    _draw_roofs(axes, chart, x_range)
+    _draw_points(axes, chart)
+    _decorate(figure, axes, chart, x_range, y_range)
+    _label_heaviest(figure, axes, chart, labels)
+    return figure, axes
 
 
 def _hotspots(axes: Axes, chart: RooflineChart, height: int) -> tuple[Hotspot, ...]:

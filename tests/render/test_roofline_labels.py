@@ -14,18 +14,9 @@ from tests.cost.test_roofline import ROOFS
 
 
 def _placed(drawn):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.text import Annotation
 
-    figure = Figure(figsize=(10, 6.5), dpi=plot._DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    x_range, y_range = plot._limits(drawn)
-    plot._draw_roofs(axes, drawn, x_range)
-    plot._draw_points(axes, drawn)
-    plot._decorate(figure, axes, drawn, x_range, y_range)
-    plot._label_heaviest(figure, axes, drawn, 6)
+    figure, axes = plot.drawn_figure(drawn, labels=6)  # exactly what roofline_image draws
     figure.draw_without_rendering()
     renderer = figure.canvas.get_renderer()
     named = [t for t in axes.texts if isinstance(t, Annotation) and t.arrow_patch is not None]  # with leaders
