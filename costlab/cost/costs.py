@@ -16,10 +16,11 @@ confuses every reader.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from costlab.units import duration, format_delta, human
 
-__all__ = ["BUDGETED", "COLUMN", "COLUMNS", "RENAMED", "SORTABLE", "Column", "Costs", "Intensity", "renamed_hint"]
+__all__ = ["BUDGETED", "COLUMN", "COLUMNS", "RENAMED", "SORTABLE", "Column", "Costs", "Intensity", "place_dict", "renamed_hint"]
 
 
 class Intensity:
@@ -134,3 +135,15 @@ def renamed_hint(name: str) -> str | None:
         if old in name:
             return f"{name} is now {name.replace(old, new)} (memory access is called bytes_accessed)"
     return None
+
+
+def place_dict(row: Any) -> dict[str, Any]:
+    """Where a row sits — name, type, depth, call, output shape — as every JSON ``layers`` row starts
+    (a cost row in :mod:`costlab.cost.report`, a memory row in :mod:`costlab.cost.memory_report`)."""
+    return {
+        "name": row.name,
+        "type": row.type,
+        "depth": row.depth,
+        "call": row.call,
+        "output_shape": list(row.output_shape) if row.output_shape is not None else None,
+    }

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from costlab.cost.costs import Column
+from costlab.cost.costs import Column, place_dict
 from costlab.errors import CostlabError
 from costlab.progress import Progress, notify
 from costlab.units import human
@@ -255,11 +255,4 @@ class MemoryReport:
 
 def layer_dict(row: MemoryLayer) -> dict[str, Any]:
     """One row of the JSON ``layers`` list."""
-    return {
-        "name": row.name,
-        "type": row.type,
-        "depth": row.depth,
-        "call": row.call,
-        "output_shape": list(row.output_shape) if row.output_shape is not None else None,
-        **{column.key: getattr(row, column.key) for column in MEMORY_COLUMNS},
-    }
+    return {**place_dict(row), **{column.key: getattr(row, column.key) for column in MEMORY_COLUMNS}}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from costlab.cost.capture import OpRecord
 from costlab.cost.categories import CATEGORIES, Category, is_op
-from costlab.cost.costs import COLUMNS, Costs
+from costlab.cost.costs import COLUMNS, Costs, place_dict
 from costlab.cost.tracker import ModuleCall
 from costlab.load.sites import Site
 from costlab.units import shape_text
@@ -245,12 +245,4 @@ def costs_dict(costs: Costs) -> dict[str, Any]:
 
 def layer_dict(row: LayerRecord) -> dict[str, Any]:
     """One row of the JSON ``layers`` list."""
-    return {
-        "name": row.name,
-        "type": row.type,
-        "depth": row.depth,
-        "call": row.call,
-        "output_shape": list(row.output_shape) if row.output_shape is not None else None,
-        **costs_dict(row),
-        "categories": list(row.categories),
-    }
+    return {**place_dict(row), **costs_dict(row), "categories": list(row.categories)}
