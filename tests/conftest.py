@@ -93,7 +93,8 @@ def fake_calibration(threads: int = 1, spread: float = 0.02, without: tuple[str,
     Every kind but ``without`` is ``t = a + max(F / 50 GFLOP/s, B / 5 GB/s)`` with a = 10 µs for
     convolutions and matrix products, 5 µs for everything else, 2 µs (and 1 GFLOP/s, 1 GB/s) for
     views; the overhead is 2 µs per module call, 1 µs per op and 3 µs per pass; the roofs (for
-    kinds without a model) 100 GFLOP/s and 10 GB/s.
+    kinds without a model) 100 GFLOP/s and 10 GB/s; a 32 MiB cache, past which convolutions and
+    matrix products run 1.25× slower and the rest 1.5×; fresh pages over 32 MiB at 3 µs each.
     """
     from costlab.cost.kernel_models import CvError, RooflineModel
     from costlab.cost.predict import KINDS, Calibration, KindFit, Overhead
@@ -103,7 +104,7 @@ def fake_calibration(threads: int = 1, spread: float = 0.02, without: tuple[str,
         heavy = kind.startswith("conv") or kind in ("linear", "bmm", "attention")
         model = RooflineModel(2e-6, 1e9, 1e9) if kind == "view" else RooflineModel(10e-6 if heavy else 5e-6, 50e9, 5e9)
         cv = (CvError("roofline", 0.05, 0.9, 40), CvError("efficiency", 0.07, 0.8, 40), CvError("boosted", 0.08, 0.8, 40))
-        return KindFit(kind, model, cv, 40, 0.5, spread)
+        return KindFit(kind, model, cv, 40, 0.5, spread, 1.25 if heavy else 1.5)
 
     return Calibration(
         device="cpu", device_name=device_name(torch.device("cpu")), dtype="float32", threads=threads,
@@ -111,6 +112,7 @@ def fake_calibration(threads: int = 1, spread: float = 0.02, without: tuple[str,
         kinds={kind: fit(kind) for kind in KINDS if kind not in without},
         overhead=Overhead(per_call_s=2e-6, per_op_s=1e-6, fixed_s=3e-6, fit_mape=0.04, nets=8),
         peak_flops=100e9, bandwidth_bytes_per_s=10e9, spread=spread, samples=[], clock="thread_time",
+        fresh_page_s=3e-6, fresh_floor_bytes=32 * 2**20, cache_bytes=32 * 2**20,
     )
 
 

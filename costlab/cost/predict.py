@@ -7,8 +7,16 @@ pooling, reductions, softmax, data movement (cat, copies, pad, gathers), resampl
 and views. :func:`kind_of` gives an op its kind and :func:`features` the numbers its model reads,
 from the op's record alone (shapes and counted costs), so prediction runs on the ``meta`` device:
 
-    predicted latency = Σ over ops  model[kind](FLOPs, bytes accessed, shape features)
+    predicted latency = Σ over ops  model[kind](FLOPs, bytes accessed, shape features) × cache factor
+                                   + fresh pages × the cost of faulting one in
                       + framework overhead (per module call and per op, fitted on synthetic nets)
+
+The *cache factor*: a kind's model is fitted on micro-benchmarks whose working set fits the last-level
+cache; a third are replayed with one far past it, their median time over the model's is the kind's
+``cold_ratio``, and a model whose footprint exceeds the cache runs the share of its accesses that
+miss (:func:`costlab.cost.residency.cold_share`) at ``1 + share · (cold_ratio − 1)`` times the
+model's. *Fresh pages* (:func:`costlab.cost.residency.fresh_pages`): outputs that glibc's malloc
+maps afresh every time fault in every page, at a cost per page the calibration measures.
 
 A row's predicted time is the time of the ops it holds (what per-layer timing measures); the
 whole model adds the overhead between ops, as its measured latency does. An op whose kind has no
@@ -29,6 +37,7 @@ import numpy as np
 from costlab.cost.categories import Category, row_kind
 from costlab.cost.costs import Intensity
 from costlab.cost.kernel_models import CvError, KernelModel, model_from_dict
+from costlab.cost.residency import cold_share, footprint, fresh_pages
 from costlab.errors import CostlabError
 
 if TYPE_CHECKING:
@@ -43,6 +52,7 @@ __all__ = [
     "KindFit",
     "LatencyPrediction",
     "LayerLatency",
+    "OlderCalibration",
     "Overhead",
     "features",
     "kind_of",
@@ -50,7 +60,8 @@ __all__ = [
     "predict_latency",
 ]
 
-CALIBRATION_VERSION = 1
+CALIBRATION_VERSION = 2
+"""2: each kind's cold ratio, the last-level cache, the fresh-page cost."""
 
 KINDS = (
     "conv_dense", "conv_pointwise", "conv_grouped", "conv_depthwise", "conv_transposed",
@@ -63,8 +74,7 @@ KINDS = (
 
 # element-wise ops whose kernels evaluate a transcendental or a polynomial per element
 _MATH = frozenset(
-    "gelu silu mish sigmoid tanh exp exp2 expm1 log log2 log1p erf erfinv softplus elu selu celu sin cos tan "
-    "sqrt rsqrt pow logit tanhshrink".split()
+    ["gelu", "silu", "mish", "sigmoid", "tanh", "exp", "exp2", "expm1", "log", "log2", "log1p", "erf", "erfinv", "softplus", "elu", "selu", "celu", "sin", "cos", "tan", "sqrt", "rsqrt", "pow", "logit", "tanhshrink"]
 )
 _POOLS = frozenset(("aten.max_pool1d", "aten.max_pool2d", "aten.max_pool2d_with_indices", "aten.max_pool3d",
                     "aten.max_pool3d_with_indices", "aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d"))
@@ -188,6 +198,10 @@ class CalibrationError(CostlabError):
     """A calibration file that cannot be read back (the cache layer names the file)."""
 
 
+class OlderCalibration(CalibrationError):
+    """A calibration in a format an older costlab wrote: to be measured again, not repaired."""
+
+
 @dataclass(frozen=True)
 class KindFit:
     """One kind's kept model, every family's cross-validated error (kept first), and its samples."""
@@ -198,6 +212,8 @@ class KindFit:
     samples: int
     median_ms: float
     spread: float
+    cold_ratio: float = 1.0
+    """Time with the working set far past the last-level cache over the model's (see the module docstring)."""
 
     @property
     def family(self) -> str:
@@ -209,13 +225,13 @@ class KindFit:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "model": self.model.to_dict(), "cv": [c.to_dict() for c in self.cv],
-                "samples": self.samples, "median_ms": self.median_ms, "spread": self.spread}
+                "samples": self.samples, "median_ms": self.median_ms, "spread": self.spread, "cold_ratio": self.cold_ratio}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KindFit:
         cv = tuple(CvError(c["family"], float(c["mape"]), float(c["within_10"]), int(c["samples"])) for c in data["cv"])
         return cls(str(data["kind"]), model_from_dict(data["model"]), cv, int(data["samples"]),
-                   float(data["median_ms"]), float(data["spread"]))
+                   float(data["median_ms"]), float(data["spread"]), float(data["cold_ratio"]))
 
 
 @dataclass(frozen=True)
@@ -255,6 +271,12 @@ class Calibration:
     samples: list[dict[str, Any]] = field(default_factory=list, repr=False)
     clock: str = "perf_counter"
     """What timed the ops: ``perf_counter`` (wall time) or ``thread_time`` (one CPU thread's own time)."""
+    fresh_page_s: float = 0.0
+    """Seconds to fault in one page of a new mapping and write it, beyond writing a resident one."""
+    fresh_floor_bytes: int = 0
+    """Allocations over this many bytes are new mappings every time (0: none are; not glibc, or a GPU)."""
+    cache_bytes: int = 0
+    """The last-level cache the kinds' cold ratios are relative to (0: unknown, no cache factor)."""
     cached: bool = False
 
     @property
@@ -281,6 +303,8 @@ class Calibration:
             "torch_version": self.torch_version, "measured_at": self.measured_at, "seconds": self.seconds,
             "peak_flops": self.peak_flops, "bandwidth_bytes_per_s": self.bandwidth_bytes_per_s,
             "spread": self.spread, "clock": self.clock, "overhead": self.overhead.to_dict(),
+            "fresh_page_s": self.fresh_page_s, "fresh_floor_bytes": self.fresh_floor_bytes,
+            "cache_bytes": self.cache_bytes,
             "kinds": {kind: fit.to_dict() for kind, fit in self.kinds.items()},
         }
         if samples:
@@ -290,7 +314,11 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: Any) -> Calibration:
         """Read what :meth:`to_dict` wrote; CalibrationError on anything else."""
-        if not isinstance(data, dict) or data.get("version") != CALIBRATION_VERSION:
+        version = data.get("version") if isinstance(data, dict) else None
+        if isinstance(version, int) and 0 < version < CALIBRATION_VERSION:
+            raise OlderCalibration(f"made by an older costlab (calibration format {version}, this one reads "
+                                   f"{CALIBRATION_VERSION})")
+        if version != CALIBRATION_VERSION:
             raise CalibrationError(f"not a costlab calibration (version {CALIBRATION_VERSION})")
         try:
             return cls(
@@ -301,7 +329,8 @@ class Calibration:
                 overhead=Overhead(**{k: float(v) if k != "nets" else int(v) for k, v in data["overhead"].items()}),
                 peak_flops=float(data["peak_flops"]), bandwidth_bytes_per_s=float(data["bandwidth_bytes_per_s"]),
                 spread=float(data["spread"]), samples=list(data.get("samples", [])),
-                clock=str(data.get("clock", "perf_counter")),
+                clock=str(data.get("clock", "perf_counter")), fresh_page_s=float(data["fresh_page_s"]),
+                fresh_floor_bytes=int(data["fresh_floor_bytes"]), cache_bytes=int(data["cache_bytes"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as err:
             raise CalibrationError(f"a calibration with a missing or malformed field ({type(err).__name__}: {err})") from None
@@ -354,6 +383,9 @@ class LatencyPrediction:
     unmodelled: dict[str, int]
     ops: int
     calls: int
+    fresh_ms: float = 0.0
+    """Of ``ops_ms``: faulting in the pages of outputs that are new mappings (see the module docstring)."""
+    fresh_pages: int = 0
 
     @property
     def predicted_ms(self) -> float:
@@ -372,6 +404,8 @@ class LatencyPrediction:
             "predicted_ms": self.predicted_ms,
             "ops_ms": self.ops_ms,
             "overhead_ms": self.overhead_ms,
+            "fresh_memory_ms": self.fresh_ms,
+            "fresh_pages": self.fresh_pages,
             "unattributed_ms": self.unattributed_ms,
             "ops": self.ops,
             "module_calls": self.calls,
@@ -387,13 +421,18 @@ class LatencyPrediction:
         }
 
 
-def op_times_s(ops: list[OpRecord], calibration: Calibration) -> tuple[np.ndarray, list[str], Counter[str]]:
-    """Each op's predicted seconds, its kind (``"roofline"`` for an op without a model), and how many
-    ops of each name had no model. Ops are grouped by kind so each model is evaluated once."""
+def op_times_s(ops: list[OpRecord], calibration: Calibration,
+               footprint_bytes: float = 0.0) -> tuple[np.ndarray, list[str], Counter[str], np.ndarray]:
+    """Each op's predicted seconds (cache factor and fresh pages included), its kind (``"roofline"`` for
+    an op without a model), how many ops of each name had no model, and each op's fresh pages.
+    ``footprint_bytes``: the model's parameters plus its largest op's bytes (0: all in cache). Ops are
+    grouped by kind so each model is evaluated once."""
     times = np.zeros(len(ops))
     kinds: list[str] = []
     groups: dict[str, tuple[list[int], list[float], list[float], list[tuple[float, ...]]]] = {}
     unmodelled: Counter[str] = Counter()
+    cold = cold_share(footprint_bytes, calibration.cache_bytes)
+    pages = np.array([fresh_pages(op, calibration.fresh_floor_bytes) for op in ops], dtype=float)
     for i, op in enumerate(ops):
         kind = kind_of(op)
         if kind is None or kind not in calibration.kinds:
@@ -411,9 +450,10 @@ def op_times_s(ops: list[OpRecord], calibration: Calibration) -> tuple[np.ndarra
         group[2].append(nbytes)
         group[3].append(x)
     for kind, (rows, flops, nbytes, xs) in groups.items():
-        model = calibration.kinds[kind].model
-        times[rows] = model.predict_s(np.array(flops), np.array(nbytes), np.array(xs, dtype=float))
-    return times, kinds, unmodelled
+        fit = calibration.kinds[kind]
+        factor = 1.0 + cold * (fit.cold_ratio - 1.0)
+        times[rows] = factor * fit.model.predict_s(np.array(flops), np.array(nbytes), np.array(xs, dtype=float))
+    return times + pages * calibration.fresh_page_s, kinds, unmodelled, pages
 
 
 def predict_latency(report: Report, calibration: Calibration, depth: int | None = None) -> LatencyPrediction:
@@ -423,7 +463,7 @@ def predict_latency(report: Report, calibration: Calibration, depth: int | None 
             f"the model is counted at {report.dtype} but the calibration is for {calibration.dtype}: "
             f"calibrate at --dtype {report.dtype}"
         )
-    times, kinds, unmodelled = op_times_s(report.ops, calibration)
+    times, kinds, unmodelled, pages = op_times_s(report.ops, calibration, footprint(report))
     rows = report.layers(depth)
     row_of = report.row_of_calls(rows)
     row_s: Counter[int | None] = Counter()
@@ -454,4 +494,6 @@ def predict_latency(report: Report, calibration: Calibration, depth: int | None 
         unmodelled=dict(sorted(unmodelled.items())),
         ops=n_ops,
         calls=len(report.calls),
+        fresh_ms=float(pages.sum()) * calibration.fresh_page_s * 1e3,
+        fresh_pages=int(pages.sum()),
     )

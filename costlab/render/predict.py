@@ -18,7 +18,7 @@ from rich.text import Text
 from costlab.cost.categories import label as kind_label
 from costlab.render.layout import Col, build_table
 from costlab.stats import relative_error
-from costlab.units import duration, format_delta, human, shapes_text
+from costlab.units import binary_bytes, duration, format_delta, human, shapes_text
 
 if TYPE_CHECKING:
     from costlab.cost.predict import Calibration, LatencyPrediction
@@ -67,23 +67,35 @@ def _overhead_line(cal: Calibration) -> str:
     )
 
 
+def _cache_line(cal: Calibration) -> str:
+    cache = (f"Cold: a kind's time with its working set far past the {binary_bytes(cal.cache_bytes)} last-level cache "
+             "÷ its time within it (a model past the cache pays it on its share of cold accesses)" if cal.cache_bytes
+             else "no last-level cache known: no cold factor")
+    fresh = (f"; fresh memory: {cal.fresh_page_s * 1e6:.2f} µs a page for outputs over "
+             f"{binary_bytes(cal.fresh_floor_bytes)} (malloc maps them afresh every time)" if cal.fresh_floor_bytes else "")
+    return cache + fresh
+
+
 def calibration_table(cal: Calibration, width: int, problem: str | None = None) -> Group:
     """One row per kind: samples, their median time and spread, the kept model and its
     cross-validated error beside the other families'."""
     families = sorted({c.family for fit in cal.kinds.values() for c in fit.cv})
     columns = [Col("Kind"), Col("Samples", True), Col("Median", True, drop=3), Col("Spread", True, drop=2),
-               Col("Model"), Col("CV error", True), *(Col(f"CV {f}", True, drop=1) for f in families)]
+               Col("Model"), Col("CV error", True), Col("Cold", True, drop=2),
+               *(Col(f"CV {f}", True, drop=1) for f in families)]
     rows = []
     for kind, fit in cal.kinds.items():
         errors = {c.family: c.mape for c in fit.cv}
         rows.append([kind, str(fit.samples), duration(fit.median_ms), f"{fit.spread:.0%}", fit.family,
-                     f"{fit.cv_mape:.1%}", *(f"{errors[f]:.1%}" if f in errors else "–" for f in families)])
+                     f"{fit.cv_mape:.1%}", f"×{fit.cold_ratio:.2f}",
+                     *(f"{errors[f]:.1%}" if f in errors else "–" for f in families)])
     threads = f", {cal.threads} thread{'s' if cal.threads != 1 else ''}" if cal.device == "cpu" else ""
     title = f"calibration of {cal.device} ({cal.device_name}), {cal.dtype}{threads}, torch {cal.torch_version}"
     table = build_table(columns, rows, width=width, title=title)
     lines = [
         f"{len(cal.samples)} ops timed in {cal.seconds:.0f} s on the {cal.clock} clock, median spread "
         f"{cal.spread:.0%}; CV error: mean |predicted − measured| / measured, 5-fold, per op",
+        _cache_line(cal),
         _overhead_line(cal),
         f"roofs for ops without a model: {human(cal.peak_flops, 'FLOP/s')}, {human(cal.bandwidth_bytes_per_s, 'B/s')}",
     ]
@@ -103,11 +115,11 @@ def calibration_json(cal: Calibration, problem: str | None = None) -> str:
 def calibration_markdown(cal: Calibration, problem: str | None = None) -> str:
     lines = [f"**calibration of {cal.device} ({cal.device_name}), {cal.dtype}, {cal.threads} threads, "
              f"torch {cal.torch_version}**", "",
-             "| kind | samples | median | spread | model | CV error |", "|---|---:|---:|---:|---|---:|"]
+             "| kind | samples | median | spread | model | CV error | cold |", "|---|---:|---:|---:|---|---:|---:|"]
     for kind, fit in cal.kinds.items():
         lines.append(f"| {kind} | {fit.samples} | {duration(fit.median_ms)} | {fit.spread:.0%} | {fit.family} | "
-                     f"{fit.cv_mape:.1%} |")
-    lines += ["", _overhead_line(cal) + "."]
+                     f"{fit.cv_mape:.1%} | ×{fit.cold_ratio:.2f} |")
+    lines += ["", _cache_line(cal) + ".", "", _overhead_line(cal) + "."]
     if problem:
         lines += ["", f"Not cached: {problem}."]
     return "\n".join(lines) + "\n"
@@ -158,6 +170,10 @@ def prediction_table(
         f"overhead ({pred.calls} module calls); never run: counted on the meta device",
         f"calibration: {pred.calibration.label}",
     ]
+    if pred.fresh_pages:
+        lines.append(f"of the ops: {duration(pred.fresh_ms)} faulting in {pred.fresh_pages:,} pages of new mappings "
+                     f"(outputs over {binary_bytes(pred.calibration.fresh_floor_bytes)}, which malloc maps afresh "
+                     "every time)")
     if pred.unmodelled:
         listed = ", ".join(f"{op} ×{n}" for op, n in pred.unmodelled.items())
         lines.append(f"{sum(pred.unmodelled.values())} ops without a kernel model, priced by the roofline: {listed}")

@@ -8,11 +8,14 @@ The procedure (``costlab calibrate``):
    op's record as a capture would write it (:class:`costlab.cost.capture.OpRecord`).
 2. Time each recorded op at the dispatch level — ``func(*args, **kwargs)``, exactly what per-layer
    timing (:mod:`costlab.timing.layers`) reads the clock around, the device synchronised before
-   every read — not in a loop of itself but in shuffled replays of a chunk of ~50 different ops
+   every read — not in a loop of itself but in shuffled replays of a chunk of other ops
    (:func:`_replay`): between other kernels and other tensors, as it runs inside a model, and with
    its input just read into the caches, as the op before it in a model would have just written it
    (timed with cold inputs instead, the ops of small CNNs came out 1.3–2× slower than the same ops
-   replayed in their model's order). Its time is the fastest of :data:`ROUNDS` replays
+   replayed in their model's order). Two ops in three are replayed in chunks of about 4 MiB (in the
+   last-level cache, as a small net at batch 1 is), one in three in chunks of 128 MiB (every weight
+   and input from DRAM, as at a large batch): the first fit the kind's model, the second its
+   ``cold_ratio``. Its time is the fastest of :data:`ROUNDS` replays
    (:func:`summarize`: other work on a shared machine only adds time), its spread their IQR /
    median. With one CPU thread the clock is that thread's own CPU time
    (``time.thread_time``), which other processes add to less than to wall time; otherwise
@@ -20,7 +23,9 @@ The procedure (``costlab calibrate``):
    very function that prices a Report's ops.
 3. Fit every kind (:func:`costlab.cost.kernel_models.fit_kind`: three families, the one with the
    lowest cross-validated error kept, every family's error recorded).
-4. Framework overhead: a real forward pass also pays for module calls and the Python between ops.
+4. Fresh memory (CPU, glibc): the cost of faulting in a page of a new mapping and writing it, beyond
+   writing a resident page (:func:`fresh_page_seconds`), for outputs over malloc's mmap threshold.
+5. Framework overhead: a real forward pass also pays for module calls and the Python between ops.
    Small synthetic nets (chains of tiny ops, deep nests of modules, tiny conv–BN–ReLU stacks — never
    a zoo model) are timed whole and as their ops replayed one by one in the same order; what the
    whole pass holds beyond its ops is fitted per module call, per op and per pass.
@@ -65,7 +70,7 @@ __all__ = [
     "noise_problem",
 ]
 
-SAMPLES_PER_KIND = 32
+SAMPLES_PER_KIND = 40
 BUDGET_S = 75.0
 """Seconds of micro-benchmarks at most (the device's peaks and the overhead nets come on top)."""
 QUICK_SAMPLES_PER_KIND = 12
@@ -81,7 +86,7 @@ WEIGHTS = {
 """Micro-benchmarks per kind, relative to ``samples_per_kind``: more where CNNs spend their time."""
 ROUNDS = 5
 """Shuffled replays per chunk of micro-benchmarks; an op's time is the fastest of them."""
-_CHUNK_OPS = 48
+_CHUNK_OPS = 160
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class Sample:
     x: tuple[float, ...]
     time_s: float
     spread: float
+    chunk_bytes: float = 0.0
+    """Bytes accessed by the chunk of micro-benchmarks it was replayed among: its working set."""
 
 
 class _Recorder(Capture):
@@ -192,18 +199,22 @@ def measure_samples(device: torch.device, dtype: torch.dtype, per_kind: int, see
     total = sum(wanted.values())
     counts: Counter[str] = Counter()
     samples: list[Sample] = []
-    pending: list[_Pending] = []
-    chunk_bytes = 0
+    sizes = {size: scale.chunk_bytes.count(size) for size in scale.chunk_bytes}  # chunk size → its share
+    chunks: dict[int, list[_Pending]] = {size: [] for size in sizes}
+    chunk_bytes: Counter[int] = Counter()
+    placed: Counter[int] = Counter()  # ops given to each chunk size so far
     done = 0
     started = time.perf_counter()
 
-    def flush() -> None:
+    def flush(size: int) -> None:
+        pending = chunks[size]
         _replay(pending, device, rounds, rng, clock)
         for item in pending:
             time_s, spread = summarize(item.times_s)
             flops, nbytes, x = features(item.record, item.kind)
-            samples.append(Sample(item.kind, item.record.op, flops, nbytes, x, time_s, spread))
+            samples.append(Sample(item.kind, item.record.op, flops, nbytes, x, time_s, spread, chunk_bytes[size]))
         pending.clear()
+        chunk_bytes[size] = 0
 
     for round_ in range(max(wanted.values())):
         for kind in chosen:
@@ -213,41 +224,111 @@ def measure_samples(device: torch.device, dtype: torch.dtype, per_kind: int, see
             recorder = _Recorder()
             with recorder:
                 call()
+            # this micro-benchmark's ops join the chunk size furthest below its share of the ops
+            size = min(sizes, key=lambda size: placed[size] / sizes[size])
             for record, (func, args, kwargs) in zip(recorder.ops, recorder.invocations):
                 found = kind_of(record)
                 if found is None or counts[found] >= 2 * wanted.get(found, per_kind):
                     continue
-                pending.append(_Pending(found, record, func, args, kwargs, []))
+                chunks[size].append(_Pending(found, record, func, args, kwargs, []))
                 counts[found] += 1
-                chunk_bytes += record.cost.bytes_accessed
+                placed[size] += 1
+                chunk_bytes[size] += record.cost.bytes_accessed
             del recorder, call
             done += 1
-            if chunk_bytes > scale.chunk_bytes or len(pending) >= _CHUNK_OPS:
-                flush()
-                chunk_bytes = 0
+            if chunk_bytes[size] > size or len(chunks[size]) >= _CHUNK_OPS:
+                flush(size)
             notify(progress, done / total, f"timing {kind} kernels")
-    if pending:
-        flush()
+    for size in sizes:
+        if chunks[size]:
+            flush(size)
     return samples
 
 
-def fit_samples(samples: Sequence[Sample], families: Sequence[str] = FAMILIES) -> dict[str, KindFit]:
-    """One :class:`KindFit` per kind with at least three samples."""
+def fit_samples(samples: Sequence[Sample], families: Sequence[str] = FAMILIES,
+                cache_bytes: float = math.inf) -> dict[str, KindFit]:
+    """One :class:`KindFit` per kind with at least three samples replayed within ``cache_bytes``
+    (its model), and its cold ratio from those replayed past it: their median time over the model's
+    (1 with fewer than three of them)."""
+    import numpy as np
+
     by_kind: dict[str, list[Sample]] = {}
     for sample in samples:
         by_kind.setdefault(sample.kind, []).append(sample)
     fits = {}
     for kind, group in sorted(by_kind.items()):
-        if len(group) < 3:
-            continue
         lengths = Counter(len(s.x) for s in group)
         width = lengths.most_common(1)[0][0]
         group = [s for s in group if len(s.x) == width]
-        model, cv = fit_kind([s.flops for s in group], [s.bytes_accessed for s in group], [s.x for s in group],
-                             [s.time_s for s in group], families)
-        fits[kind] = KindFit(kind, model, cv, len(group), statistics.median(s.time_s for s in group) * 1e3,
-                             statistics.median(s.spread for s in group))
+        warm = [s for s in group if s.chunk_bytes <= cache_bytes]
+        cold = [s for s in group if s.chunk_bytes > cache_bytes]
+        if len(warm) < 3:
+            continue
+        model, cv = fit_kind([s.flops for s in warm], [s.bytes_accessed for s in warm], [s.x for s in warm],
+                             [s.time_s for s in warm], families)
+        ratio = 1.0
+        if len(cold) >= 3:
+            priced = model.predict_s(np.array([s.flops for s in cold]), np.array([s.bytes_accessed for s in cold]),
+                                     np.array([s.x for s in cold], dtype=float))
+            ratio = float(np.median(np.array([s.time_s for s in cold]) / priced))
+        fits[kind] = KindFit(kind, model, cv, len(warm), statistics.median(s.time_s for s in warm) * 1e3,
+                             statistics.median(s.spread for s in warm), ratio)
     return fits
+
+
+# ------------------------------------------------------------------------------------------------
+# Fresh memory
+# ------------------------------------------------------------------------------------------------
+
+GLIBC_MMAP_MAX = 32 * 2**20
+"""glibc's largest dynamic mmap threshold on 64-bit (``DEFAULT_MMAP_THRESHOLD_MAX``): an allocation over
+it is a new mapping every time, freed with ``munmap``, so each of its pages faults again when written."""
+
+
+def last_level_cache(device: torch.device) -> int:
+    """The CPU's last-level cache in bytes (sysfs), 0 on a GPU or where it is not known."""
+    from costlab.timing.caches import cache_sizes
+
+    levels = cache_sizes(device) if device.type == "cpu" else ()
+    return levels[-1][1] if levels else 0
+
+
+def mmap_floor() -> int:
+    """Bytes over which a CPU allocation is a new mapping each time here: 0 where malloc is not glibc's,
+    ``MALLOC_MMAP_THRESHOLD_`` when it is set (it fixes the threshold), else :data:`GLIBC_MMAP_MAX`."""
+    import os
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return 0
+    fixed = os.environ.get("MALLOC_MMAP_THRESHOLD_", "").strip()
+    return int(fixed) if fixed.isdigit() else GLIBC_MMAP_MAX
+
+
+def fresh_page_seconds(device: torch.device, floor: int, clock: Callable[[], float], rounds: int = 5) -> float:
+    """Seconds per page to allocate a tensor over ``floor`` bytes and write it, beyond writing one that
+    stays resident: the page faults (and the kernel's zeroing) of a new mapping. 0 off the CPU or
+    without a floor; the median of ``rounds``."""
+    import torch
+
+    from costlab.cost.residency import PAGE_BYTES
+
+    if device.type != "cpu" or not 0 < floor <= 2**30:
+        return 0.0
+    numel = (floor + 2**24) // 4
+    resident = torch.empty(numel)
+    resident.fill_(0.0)
+    per_page = []
+    for _ in range(rounds):
+        start = clock()
+        fresh = torch.empty(numel)
+        fresh.fill_(1.0)
+        middle = clock()
+        resident.fill_(1.0)
+        end = clock()
+        del fresh
+        per_page.append(((middle - start) - (end - middle)) / (numel * 4 / PAGE_BYTES))
+    return max(0.0, statistics.median(per_page))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -382,7 +463,8 @@ def calibrate(
         clock_name = "thread_time" if target.type == "cpu" and used == 1 else "perf_counter"
         samples = measure_samples(target, float_dtype, samples_per_kind, seed, kinds, part(progress, 0.02, 0.85),
                                   clock=getattr(time, clock_name), budget_s=budget_s)
-        fits = fit_samples(samples, families)
+        cache = last_level_cache(target)
+        fits = fit_samples(samples, families, cache or math.inf)
         notify(progress, 0.88, "fitting kernel models")
         calibration = Calibration(
             device=str(target), device_name=device_name(target), dtype=dtypes.name_of(float_dtype), threads=used,
@@ -390,10 +472,13 @@ def calibrate(
             seconds=0.0, kinds=fits, overhead=Overhead(), peak_flops=peaks.peak_flops,
             bandwidth_bytes_per_s=peaks.bandwidth_bytes_per_s,
             spread=statistics.median(s.spread for s in samples) if samples else 0.0,
-            samples=[asdict(s) for s in samples], clock=clock_name,
+            samples=[asdict(s) for s in samples], clock=clock_name, cache_bytes=cache,
         )
+        floor = mmap_floor() if target.type == "cpu" else 0
+        fresh_s = fresh_page_seconds(target, floor, getattr(time, clock_name))
         overhead = fit_overhead(target, float_dtype, getattr(time, clock_name), part(progress, 0.88, 1.0))
-    return replace(calibration, overhead=overhead, seconds=time.perf_counter() - started)
+    return replace(calibration, overhead=overhead, fresh_page_s=fresh_s, fresh_floor_bytes=floor if fresh_s else 0,
+                   seconds=time.perf_counter() - started)
 
 
 def noise_problem(calibration: Calibration) -> str | None:

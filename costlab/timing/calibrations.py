@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 
 from costlab import dtypes
 from costlab.cost.costs import Column
-from costlab.cost.predict import Calibration, CalibrationError, LatencyPrediction, calibration_key, predict_latency
+from costlab.cost.predict import (
+    Calibration,
+    CalibrationError,
+    LatencyPrediction,
+    OlderCalibration,
+    calibration_key,
+    predict_latency,
+)
 from costlab.errors import CostlabError
 from costlab.files import atomic_write
 from costlab.progress import Progress
@@ -90,6 +97,8 @@ def read_calibration(path: Path) -> Calibration:
         raise CalibrationCacheError(f"cannot read the calibration {path}: {err.strerror or err}") from None
     try:
         return Calibration.from_dict(json.loads(text))
+    except OlderCalibration as err:
+        raise CalibrationCacheError(f"the calibration file {path} was {err}: run `costlab calibrate` to replace it") from None
     except (ValueError, CalibrationError) as err:
         reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
         raise CalibrationCacheError(

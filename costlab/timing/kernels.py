@@ -37,8 +37,10 @@ class Scale:
         self.max_flops = 4e10 if gpu else 6e8
         self.max_elems = 2**26 if gpu else 2**22
         self.batches = (1, 8, 32, 64) if gpu else (1, 1, 2, 8)
-        # a chunk's working set: past L2, within L3 (4 MB measured best against small nets at 1 thread)
-        self.chunk_bytes = 2**30 if gpu else 2**22
+        # the working sets of chunks of micro-benchmarks, each given an equal share of the ops (a size
+        # listed twice, two): in a CPU's last-level cache (4 MiB, as a small net at batch 1), and far
+        # past it (128 MiB, as at a large batch)
+        self.chunk_bytes = (2**30,) if gpu else (2**22, 2**22, 2**27)
 
     def randn(self, *shape: int) -> torch.Tensor:
         import torch

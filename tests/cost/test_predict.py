@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import doctest
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,14 +16,24 @@ import torch.nn.functional as F
 from torch import nn
 
 import costlab
-from costlab.cost import kernel_models
+from costlab.cost import kernel_models, residency
 from costlab.cost.kernel_models import RooflineModel, cross_validate, fit_family, fit_kind, model_from_dict, nnls
-from costlab.cost.predict import KINDS, Calibration, CalibrationError, kind_of, predict_latency
+from costlab.cost.predict import (
+    KINDS,
+    Calibration,
+    CalibrationError,
+    OlderCalibration,
+    kind_of,
+    op_times_s,
+    predict_latency,
+)
+from costlab.cost.residency import fresh_pages
 from tests.conftest import TINY_NET, fake_calibration, profile_snippet
 
 
 def test_doctests() -> None:
     assert doctest.testmod(kernel_models).failed == 0
+    assert doctest.testmod(residency).failed == 0
 
 
 # -- the families ------------------------------------------------------------------------------
@@ -225,7 +236,49 @@ def test_calibration_survives_its_json_form() -> None:
     assert again.key == cal.key and math.isclose(again.floor_s, 2e-6)
 
 
-@pytest.mark.parametrize("data", [None, [], {"version": 99}, {"version": 1, "device": "cpu"}])
+@pytest.mark.parametrize("data", [None, [], {"version": 99}, {"version": 2, "device": "cpu"}])
 def test_a_malformed_calibration_is_one_error(data: object) -> None:
     with pytest.raises(CalibrationError):
         Calibration.from_dict(data)
+
+
+def test_an_older_format_says_so() -> None:
+    with pytest.raises(OlderCalibration, match="older costlab .calibration format 1, this one reads 2"):
+        Calibration.from_dict({"version": 1, "device": "cpu"})
+
+
+# -- the cache factor and fresh pages ---------------------------------------------------------------
+
+
+def test_the_cache_factor_closed_form() -> None:
+    # the relu of TINY_NET costs 18.1072 µs (test_tiny_net_closed_form); with unary's cold ratio 1.5
+    # (the fake calibration's) and a footprint of 4 × a 1 MiB cache, 1 − 1/4 = 3/4 of it runs cold:
+    # 18.1072 µs × (1 + 0.75 × 0.5) = 24.8974 µs; within the cache it stays 18.1072 µs
+    report = costlab.profile(str(TINY_NET))
+    cal = replace(fake_calibration(), cache_bytes=2**20)
+    relu = next(i for i, op in enumerate(report.ops) if kind_of(op) == "unary")
+    assert op_times_s(report.ops, cal, 4 * 2**20)[0][relu] == pytest.approx(18.1072e-6 * 1.375)
+    assert op_times_s(report.ops, cal, 2**20)[0][relu] == pytest.approx(18.1072e-6)
+    assert op_times_s(report.ops, replace(cal, cache_bytes=0), 4 * 2**20)[0][relu] == pytest.approx(18.1072e-6)
+    # a model's footprint: TINY_NET's 224 + 1,168 = 1,392 parameters × 4 B + its largest op (conv2, 102,976 B),
+    # under the cache: predict_latency leaves the relu alone
+    assert residency.footprint(report) == 1_392 * 4 + 102_976 == 108_544
+    assert predict_latency(report, cal).layers[1].predicted_ms == pytest.approx(0.0181072)
+
+
+def test_fresh_pages_closed_form() -> None:
+    # x * 2 on 10 × 1024 × 1024 floats writes a 40 MiB output: over a 32 MiB floor, 40 MiB / 4 KiB = 10,240
+    # pages; in place (mul_) nothing new; a 64 MiB floor, or none (0), no fresh pages either
+    big = profile_snippet(lambda x: x * 2, (10, 1024, 1024))
+    in_place = profile_snippet(lambda x: x.mul_(2), (10, 1024, 1024))
+    (op,) = [op for op in big.ops if kind_of(op) == "binary_broadcast" or kind_of(op) == "unary"]
+    assert fresh_pages(op, 32 * 2**20) == 10_240
+    assert fresh_pages(op, 64 * 2**20) == 0 and fresh_pages(op, 0) == 0
+    assert all(fresh_pages(o, 32 * 2**20) == 0 for o in in_place.ops)
+    # priced at 3 µs a page: 10,240 × 3 µs = 30.72 ms on top of the op's own time
+    cal = fake_calibration()  # 3 µs a page over 32 MiB
+    with_pages, without = predict_latency(big, cal), predict_latency(big, replace(cal, fresh_floor_bytes=0))
+    assert with_pages.fresh_pages == 10_240 and with_pages.fresh_ms == pytest.approx(30.72)
+    assert with_pages.ops_ms - without.ops_ms == pytest.approx(30.72)
+    data = with_pages.to_dict()
+    assert data["fresh_pages"] == 10_240 and data["fresh_memory_ms"] == pytest.approx(30.72)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import platform
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +13,16 @@ import torch
 
 import costlab
 from costlab.timing import calibrations
-from costlab.timing.calibrate import NOISE_LIMIT, calibrate, noise_problem
+from costlab.timing.calibrate import (
+    GLIBC_MMAP_MAX,
+    NOISE_LIMIT,
+    Sample,
+    calibrate,
+    fit_samples,
+    fresh_page_seconds,
+    mmap_floor,
+    noise_problem,
+)
 from costlab.timing.calibrations import (
     CalibrationCacheError,
     NoCalibrationError,
@@ -127,7 +138,46 @@ def test_a_noisy_calibration_is_used_but_not_cached(cache: Path, monkeypatch: py
 def test_the_file_holds_json(cache: Path) -> None:
     path = store_calibration(fake_calibration())
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["version"] == 1 and data["threads"] == 1 and "conv_dense" in data["kinds"]
+    assert data["version"] == 2 and data["threads"] == 1 and "conv_dense" in data["kinds"]
+    assert {"cache_bytes", "fresh_page_s", "fresh_floor_bytes"} <= set(data)
+    assert {kind["cold_ratio"] for kind in data["kinds"].values()} == {1.25, 1.5}
+
+
+def test_an_older_calibration_file_is_replaced_with_a_clear_line(cache: Path) -> None:
+    cal = fake_calibration()
+    path = store_calibration(cal)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**data, "version": 1}), encoding="utf-8")
+    with pytest.raises(CalibrationCacheError, match="made by an older costlab .* run `costlab calibrate`") as err:
+        load_calibration(cal.key)
+    assert str(path) in str(err.value) and "corrupt" not in str(err.value)
+
+
+def test_the_cold_ratio_is_the_median_of_cold_samples_over_the_warm_model() -> None:
+    # warm samples (chunks of 4 MiB, under a 32 MiB cache) take exactly 10 µs + B / 1 GB/s; the cold
+    # ones (128 MiB chunks) 1.25×, 1.5× and 2× that: the median ratio is 1.5
+    def sample(nbytes: float, factor: float, chunk: float) -> Sample:
+        return Sample("copy", "aten.clone", 0.0, nbytes, (), factor * (1e-5 + nbytes / 1e9), 0.01, chunk)
+
+    warm = [sample(b, 1.0, 2**22) for b in (1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7)]
+    cold = [sample(2e5, f, 2**27) for f in (1.25, 1.5, 2.0)]
+    fit = fit_samples(warm + cold, ("roofline",), cache_bytes=2**25)["copy"]
+    assert fit.samples == 7 and fit.cold_ratio == pytest.approx(1.5, rel=0.02)
+    # fewer than three cold samples: no ratio to speak of (1), and with no cache known all samples are warm
+    assert fit_samples(warm + cold[:2], ("roofline",), cache_bytes=2**25)["copy"].cold_ratio == 1.0
+    assert fit_samples(warm + cold, ("roofline",))["copy"].samples == 10
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
+def test_the_fresh_memory_floor_follows_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert mmap_floor() == GLIBC_MMAP_MAX == 32 * 2**20
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "1048576")  # a fixed threshold: mapped afresh above it
+    assert mmap_floor() == 2**20
+    # a page of a new mapping costs something to fault in; none is measured off the CPU or without a floor
+    assert fresh_page_seconds(torch.device("cpu"), 2**20, time.perf_counter, rounds=3) >= 0.0
+    assert fresh_page_seconds(torch.device("meta"), 2**20, time.perf_counter) == 0.0
+    assert fresh_page_seconds(torch.device("cpu"), 0, time.perf_counter) == 0.0
     assert calibrations.other_calibrations(key_for("cpu", "float32", 2)) == [fake_calibration().key]
 
 
