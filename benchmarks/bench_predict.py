@@ -151,19 +151,31 @@ def build(name: str, extra: dict[str, Any]) -> Any:
     return (extra[name]() if name in extra else costlab.create_model(name)).eval()
 
 
-def forward_ms(model: Any, x: Any, min_time_s: float) -> tuple[float, float]:
-    """(median wall ms, median CPU ms) of forwards of ``model`` after one warm-up: at least 3, ``min_time_s`` in all."""
+def forward_ms(model: Any, x: Any, min_time_s: float) -> tuple[float, float, float]:
+    """(median wall ms, median CPU ms, median page faults) of forwards of ``model`` after one warm-up:
+    at least 3, ``min_time_s`` in all. Page faults: the process's minor faults (``getrusage``; 0 where
+    there is no ``resource`` module)."""
     import torch
+
+    try:
+        import resource
+
+        def faults() -> int:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    except ImportError:  # not POSIX
+        def faults() -> int:
+            return 0
 
     with torch.no_grad():
         model(x)
-        wall, cpu = [], []
+        wall, cpu, faulted = [], [], []
         while len(wall) < 3 or sum(wall) < min_time_s * 1e3:
-            c0, w0 = time.process_time(), time.perf_counter()
+            f0, c0, w0 = faults(), time.process_time(), time.perf_counter()
             model(x)
             wall.append((time.perf_counter() - w0) * 1e3)
             cpu.append((time.process_time() - c0) * 1e3)
-    return statistics.median(wall), statistics.median(cpu)
+            faulted.append(faults() - f0)
+    return statistics.median(wall), statistics.median(cpu), statistics.median(faulted)
 
 
 def stats(pairs: list[tuple[float, float]]) -> dict[str, float]:
@@ -245,9 +257,10 @@ def main() -> int:
                 specs = example.specs
                 shape = ",".join(map(str, specs))
                 report = profile(model, shape)
+                prediction = predict_latency(report, cal)
                 entries[name] = {"model": model, "report": report, "shape": shape,
-                                 "x": torch.randn(specs[0].shape),
-                                 "predicted": predict_latency(report, cal).predicted_ms,
+                                 "x": torch.randn(specs[0].shape), "fresh_pages": prediction.fresh_pages,
+                                 "predicted": prediction.predicted_ms, "faults": [],
                                  "roofline": roofline_predict(report, peaks.roofs()).predicted_ms,
                                  "macs": report.totals.macs, "wall": [], "cpu": []}
             load = OtherLoad()
@@ -256,9 +269,10 @@ def main() -> int:
                 try:
                     for r in range(rounds):
                         for name, e in entries.items():
-                            wall, cpu = forward_ms(e["model"], e["x"], min_time)
+                            wall, cpu, faulted = forward_ms(e["model"], e["x"], min_time)
                             e["wall"].append(wall)
                             e["cpu"].append(cpu)
+                            e["faults"].append(faulted)
                         print(f"  threads {threads} batch {batch}: round {r + 1}/{rounds} done, load {loadavg()}",
                               flush=True)
                 finally:
@@ -280,7 +294,8 @@ def main() -> int:
                 for n, e in entries.items():
                     result["models"].setdefault(n, []).append(
                         {"threads": threads, "batch": batch, "clock": clock, "predicted_ms": e["predicted"],
-                         "roofline_ms": e["roofline"], "measured_ms": measured[n], "rounds_ms": e[clock]})
+                         "roofline_ms": e["roofline"], "measured_ms": measured[n], "rounds_ms": e[clock],
+                         "fresh_pages": e["fresh_pages"], "faults_per_forward": statistics.median(e["faults"])})
                 header = (f"\n### {threads} thread(s), batch {batch}, {'wall' if clock == 'wall' else 'CPU'} time "
                           f"({len(entries)} models; others used {share or 0:.0%} of the CPU)")
                 rows = ["| predictor | ρ | within ±10% | within ±15% | MAPE |", "|---|---:|---:|---:|---:|"]
@@ -299,6 +314,13 @@ def main() -> int:
                                 f"{s['within_10']:.0%} | {s['within_15']:.0%} | {s['mape']:.1%} |")
                 lines += [header, "", *rows]
                 print("\n".join([header, "", *rows]), flush=True)
+                fresh = [n for n, e in entries.items() if e["fresh_pages"]]
+                if fresh and clock == "wall":
+                    faults = "; ".join(f"{n} {entries[n]['fresh_pages']:,} predicted, "
+                                       f"{statistics.median(entries[n]['faults']):,.0f} measured" for n in fresh)
+                    line = f"\nfresh pages per forward (outputs over the mmap threshold) against page faults: {faults}"
+                    lines.append(line)
+                    print(line)
                 worst = sorted(entries, key=lambda n: -abs(entries[n]["predicted"] / measured[n] - 1))[:5]
                 print("  worst: " + ", ".join(f"{n} {entries[n]['predicted'] / measured[n] - 1:+.0%}" for n in worst))
 

@@ -13,6 +13,7 @@ Pure arithmetic on op records, used by :mod:`costlab.cost.predict`:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from costlab import dtypes
@@ -43,10 +44,11 @@ def footprint(report: Report) -> float:
 
 
 def fresh_pages(op: OpRecord, floor_bytes: int) -> int:
-    """Pages of new mappings ``op``'s outputs fault in: every output over ``floor_bytes`` (0: none),
-    split evenly from its bytes written. Views, in-place ops and bare allocations write nothing new."""
+    """Pages of new mappings ``op``'s outputs fault in: every output over ``floor_bytes`` (0: none), its
+    bytes its share of the op's bytes written by element count (a batch norm's output, not its
+    per-channel statistics). Views, in-place ops and bare allocations write nothing new."""
     if floor_bytes <= 0 or op.op.endswith("_") or op.cost.category in (Category.VIEW, Category.UNSUPPORTED):
         return 0
-    outputs = max(1, len(op.output_shapes))
-    each = op.cost.bytes_written / outputs
-    return outputs * -(-int(each) // PAGE_BYTES) if each > floor_bytes else 0
+    sizes = [math.prod(shape) for shape in op.output_shapes] or [1]
+    per_element = op.cost.bytes_written / max(1, sum(sizes))
+    return sum(-(-int(n * per_element) // PAGE_BYTES) for n in sizes if n * per_element > floor_bytes)

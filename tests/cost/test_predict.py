@@ -275,6 +275,11 @@ def test_fresh_pages_closed_form() -> None:
     assert fresh_pages(op, 32 * 2**20) == 10_240
     assert fresh_pages(op, 64 * 2**20) == 0 and fresh_pages(op, 0) == 0
     assert all(fresh_pages(o, 32 * 2**20) == 0 for o in in_place.ops)
+    # a batch norm over 8 × 96 × 112 × 112 floats (MobileNet V2's first expansion at batch 8) writes a
+    # 38,535,168 B output and two 96-float statistics: the output alone is mapped, 9,408 pages
+    norm = profile_snippet(nn.BatchNorm2d(96).eval(), (8, 96, 112, 112))
+    (bn,) = [o for o in norm.ops if kind_of(o) == "batch_norm"]
+    assert len(bn.output_shapes) == 3 and fresh_pages(bn, 32 * 2**20) == 38_535_168 // 4096 == 9_408
     # priced at 3 µs a page: 10,240 × 3 µs = 30.72 ms on top of the op's own time
     cal = fake_calibration()  # 3 µs a page over 32 MiB
     with_pages, without = predict_latency(big, cal), predict_latency(big, replace(cal, fresh_floor_bytes=0))
