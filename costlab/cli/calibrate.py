@@ -32,7 +32,7 @@ def calibrate(
 
     Times convolutions (dense by kernel and stride, pointwise, grouped, depthwise), linear / bmm /
     attention, element-wise, normalization, pooling, reductions, softmax, data movement, gathers
-    and resampling over a spread of shapes (about half a minute on a 2-core CPU), fits each kind's time, and
+    and resampling over a spread of shapes (under a minute on a 2-core CPU), fits each kind's time, and
     prints each model's cross-validated error. Cached per device, dtype, thread count and torch
     version for `costlab predict`; a calibration whose timings spread too much is not cached (exit 1).
     """

@@ -91,7 +91,7 @@ def find_or_calibrate(device: str, dtype: str, threads: int, no_calibrate: bool 
         found = None
     if found is not None:
         return found
-    common.note([f"no calibration for {device} at {dtype}, {threads} thread(s) yet: calibrating first (about half a minute)"])
+    common.note([f"no calibration for {device} at {dtype}, {threads} thread(s) yet: calibrating first (under a minute)"])
     with common.progress_bar(f"calibrating {device}") as progress:
         calibration, what = find_calibration(device, dtype, threads, refresh=True, progress=progress)
     common.note([what] if what else [])

@@ -70,7 +70,7 @@ __all__ = [
     "noise_problem",
 ]
 
-SAMPLES_PER_KIND = 40
+SAMPLES_PER_KIND = 48
 BUDGET_S = 75.0
 """Seconds of micro-benchmarks at most (the device's peaks and the overhead nets come on top)."""
 QUICK_SAMPLES_PER_KIND = 12

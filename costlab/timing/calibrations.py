@@ -8,7 +8,7 @@ device at another thread count or torch version is never used in its place (the 
 
 Where costlab explains measured time (``profile --device``, ``roofline``, ``report``) the calibrated
 prediction is shown beside it from the cache alone (:func:`cached_prediction`): calibrating takes
-about half a minute, so those commands never calibrate; they say in one line how to.
+under a minute, so those commands never calibrate; they say in one line how to.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def missing_message(key: str, device: str, dtype: str, threads: int | None) -> s
     command = f"costlab calibrate --device {device} --dtype {dtype}" + (f" --threads {threads}" if threads else "")
     others = other_calibrations(key)
     instead = f"; there is one for {' and '.join(repr(o) for o in others)}, which is not used in its place" if others else ""
-    return f"no calibration for {key!r}{instead}: run `{command}` first (about half a minute)"
+    return f"no calibration for {key!r}{instead}: run `{command}` first (under a minute)"
 
 
 def find_calibration(
