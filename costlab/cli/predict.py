@@ -21,6 +21,7 @@ NoCalibrateOpt = Annotated[
 def predict(
     model: ModelArg,
     input: InputOpt = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", "-b", min=1, help="Batch size (default: the input's).")] = None,
     device: DeviceOpt = "cpu",
     threads: ThreadsOpt = None,
     dtype: DtypeOpt = None,
@@ -47,9 +48,10 @@ def predict(
 
         from costlab.cost.predict import predict_latency
         from costlab.cost.profile import profile
+        from costlab.load import as_source, example_inputs_for
         from costlab.render import predict as render
 
-        report = profile(model, input, dtype=dtype)
+        report = profile(model, inputs=example_inputs_for(as_source(model), input).with_batch(batch), dtype=dtype)
         common.note(report.notes)
         common.warn(common.unsupported_warning(report.unsupported_ops, False))
         used = threads if threads is not None else torch.get_num_threads()

@@ -64,6 +64,22 @@ def test_predict_csv_and_table(cache: Path) -> None:
     assert table.exit_code == 0 and "predicted latency" in table.stdout and "the 5 heaviest" in table.stdout
 
 
+def test_predict_at_a_batch_prices_its_fresh_pages(cache: Path) -> None:
+    # MobileNet V2 at batch 8: the expansion of features.2 to 96 channels at 112² — its conv, batch norm
+    # and ReLU6 (not in place) — writes three 8 × 96 × 112 × 112 float outputs of 38,535,168 B, over
+    # 32 MiB: 3 × 9,408 = 28,224 pages; every other output is under 32 MiB. At the fake calibration's
+    # 3 µs a page: 84.672 ms
+    store_fake_calibration()
+    result = invoke("predict", "mobilenet_v2", "--threads", 1, "-b", 8, "-f", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["input_shapes"] == [[8, 3, 224, 224]]
+    assert data["fresh_pages"] == 28_224 and data["fresh_memory_ms"] == pytest.approx(84.672)
+    table = invoke("predict", "mobilenet_v2", "--threads", 1, "--batch", 8, "-n", 3)
+    assert "84.7 ms faulting in 28,224 pages of new mappings" in table.stdout
+    assert "--batch" in one_line_error(invoke("predict", TINY, "-b", 0))
+
+
 def test_predict_writes_a_file_atomically(cache: Path, tmp_path: Path) -> None:
     store_fake_calibration()
     target = tmp_path / "out.json"
