@@ -14,14 +14,12 @@ from costlab.errors import InputSpecError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["ALIASES", "DTYPES", "FLOAT_DTYPES", "DtypeError", "canonical", "float_dtype", "itemsize", "name_of", "to_torch"]
+__all__ = ["ALIASES", "DTYPES", "FLOAT_DTYPES", "DtypeError", "canonical", "float_dtype", "name_of", "to_torch"]
 
 FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
 """What ``--dtype`` takes: parameters and floating inputs are counted (or run) at this dtype."""
 DTYPES = (*FLOAT_DTYPES, "int64", "int32", "int16", "int8", "uint8", "bool")
 """What an input may be (``--input 1x128:int64``)."""
-_ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "int32": 4, "int16": 2, "int8": 1,
-             "uint8": 1, "bool": 1}
 ALIASES = {
     "fp32": "float32", "float": "float32", "f32": "float32",
     "fp16": "float16", "half": "float16", "f16": "float16",
@@ -50,11 +48,6 @@ def float_dtype(name: str) -> str:
     if key not in FLOAT_DTYPES:
         raise DtypeError(f"unknown dtype {name!r}: use one of {', '.join(FLOAT_DTYPES)} (or fp32, fp16, bf16, fp64)")
     return key
-
-
-def itemsize(name: str) -> int:
-    """Bytes per element: ``itemsize("fp16")`` → 2."""
-    return _ITEMSIZE[canonical(name)]
 
 
 def to_torch(name: str) -> torch.dtype:

@@ -11,12 +11,10 @@ from the op's record alone (shapes and counted costs), so prediction runs on the
                                    + fresh pages × the cost of faulting one in
                       + framework overhead (per module call and per op, fitted on synthetic nets)
 
-The *cache factor*: a kind's model is fitted on micro-benchmarks whose working set fits the last-level
-cache; a third are replayed with one far past it, their median time over the model's is the kind's
-``cold_ratio``, and a model whose footprint exceeds the cache runs the share of its accesses that
-miss (:func:`costlab.cost.residency.cold_share`) at ``1 + share · (cold_ratio − 1)`` times the
-model's. *Fresh pages* (:func:`costlab.cost.residency.fresh_pages`): outputs that glibc's malloc
-maps afresh every time fault in every page, at a cost per page the calibration measures.
+*Cache factor*: a kind's model is fitted on micro-benchmarks in the last-level cache, its ``cold_ratio``
+on others far past it; a model past the cache pays ``1 + share · (cold_ratio − 1)`` for the share of
+accesses that miss (:mod:`costlab.cost.residency`). *Fresh pages*: outputs glibc maps afresh every time
+fault in every page, at a cost per page the calibration measures.
 
 A row's predicted time is the time of the ops it holds (what per-layer timing measures); the
 whole model adds the overhead between ops, as its measured latency does. An op whose kind has no
@@ -74,7 +72,8 @@ KINDS = (
 
 # element-wise ops whose kernels evaluate a transcendental or a polynomial per element
 _MATH = frozenset(
-    ["gelu", "silu", "mish", "sigmoid", "tanh", "exp", "exp2", "expm1", "log", "log2", "log1p", "erf", "erfinv", "softplus", "elu", "selu", "celu", "sin", "cos", "tan", "sqrt", "rsqrt", "pow", "logit", "tanhshrink"]
+    ("gelu", "silu", "mish", "sigmoid", "tanh", "exp", "exp2", "expm1", "log", "log2", "log1p", "erf", "erfinv",
+     "softplus", "elu", "selu", "celu", "sin", "cos", "tan", "sqrt", "rsqrt", "pow", "logit", "tanhshrink")
 )
 _POOLS = frozenset(("aten.max_pool1d", "aten.max_pool2d", "aten.max_pool2d_with_indices", "aten.max_pool3d",
                     "aten.max_pool3d_with_indices", "aten.avg_pool1d", "aten.avg_pool2d", "aten.avg_pool3d"))
@@ -316,8 +315,7 @@ class Calibration:
         """Read what :meth:`to_dict` wrote; CalibrationError on anything else."""
         version = data.get("version") if isinstance(data, dict) else None
         if isinstance(version, int) and 0 < version < CALIBRATION_VERSION:
-            raise OlderCalibration(f"made by an older costlab (calibration format {version}, this one reads "
-                                   f"{CALIBRATION_VERSION})")
+            raise OlderCalibration(f"made by an older costlab (calibration format {version}, this one reads {CALIBRATION_VERSION})")
         if version != CALIBRATION_VERSION:
             raise CalibrationError(f"not a costlab calibration (version {CALIBRATION_VERSION})")
         try:
@@ -383,9 +381,13 @@ class LatencyPrediction:
     unmodelled: dict[str, int]
     ops: int
     calls: int
-    fresh_ms: float = 0.0
-    """Of ``ops_ms``: faulting in the pages of outputs that are new mappings (see the module docstring)."""
     fresh_pages: int = 0
+    """Pages of outputs that are new mappings (see the module docstring)."""
+
+    @property
+    def fresh_ms(self) -> float:
+        """Of ``ops_ms``: faulting in :attr:`fresh_pages`, at the calibration's cost per page."""
+        return self.fresh_pages * self.calibration.fresh_page_s * 1e3
 
     @property
     def predicted_ms(self) -> float:
@@ -494,6 +496,5 @@ def predict_latency(report: Report, calibration: Calibration, depth: int | None 
         unmodelled=dict(sorted(unmodelled.items())),
         ops=n_ops,
         calls=len(report.calls),
-        fresh_ms=float(pages.sum()) * calibration.fresh_page_s * 1e3,
         fresh_pages=int(pages.sum()),
     )

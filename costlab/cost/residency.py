@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from costlab import dtypes
 from costlab.cost.categories import Category
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ def cold_share(footprint_bytes: float, cache_bytes: float) -> float:
 def footprint(report: Report) -> float:
     """A forward's footprint: its parameters' bytes plus its largest op's bytes accessed."""
     largest = max((op.cost.bytes_accessed for op in report.ops), default=0)
-    return float(report.totals.params * dtypes.itemsize(report.dtype) + largest)
+    return float(report.param_bytes + largest)
 
 
 def fresh_pages(op: OpRecord, floor_bytes: int) -> int:
