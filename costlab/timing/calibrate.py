@@ -199,7 +199,7 @@ def measure_samples(device: torch.device, dtype: torch.dtype, per_kind: int, see
     total = sum(wanted.values())
     counts: Counter[str] = Counter()
     samples: list[Sample] = []
-    sizes = {size: scale.chunk_bytes.count(size) for size in scale.chunk_bytes}  # chunk size → its share
+    sizes = scale.chunk_shares
     chunks: dict[int, list[_Pending]] = {size: [] for size in sizes}
     chunk_bytes: Counter[int] = Counter()
     placed: Counter[int] = Counter()  # ops given to each chunk size so far
@@ -315,19 +315,18 @@ def fresh_page_seconds(device: torch.device, floor: int, clock: Callable[[], flo
 
     if device.type != "cpu" or not 0 < floor <= 2**30:
         return 0.0
-    numel = (floor + 2**24) // 4
-    resident = torch.empty(numel)
-    resident.fill_(0.0)
+    nbytes = floor + 2**24  # bytes, whatever torch's default dtype is
+    resident = torch.zeros(nbytes, dtype=torch.uint8)
     per_page = []
     for _ in range(rounds):
         start = clock()
-        fresh = torch.empty(numel)
-        fresh.fill_(1.0)
+        fresh = torch.empty(nbytes, dtype=torch.uint8)
+        fresh.fill_(1)
         middle = clock()
-        resident.fill_(1.0)
+        resident.fill_(1)
         end = clock()
         del fresh
-        per_page.append(((middle - start) - (end - middle)) / (numel * 4 / PAGE_BYTES))
+        per_page.append(((middle - start) - (end - middle)) / (nbytes / PAGE_BYTES))
     return max(0.0, statistics.median(per_page))
 
 

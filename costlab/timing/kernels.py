@@ -37,10 +37,9 @@ class Scale:
         self.max_flops = 4e10 if gpu else 6e8
         self.max_elems = 2**26 if gpu else 2**22
         self.batches = (1, 8, 32, 64) if gpu else (1, 1, 2, 8)
-        # the working sets of chunks of micro-benchmarks, each given an equal share of the ops (a size
-        # listed twice, two): in a CPU's last-level cache (4 MiB, as a small net at batch 1), and far
-        # past it (128 MiB, as at a large batch)
-        self.chunk_bytes = (2**30,) if gpu else (2**22, 2**22, 2**27)
+        # the working sets of chunks of micro-benchmarks → their shares of the ops: in a CPU's last-level
+        # cache (4 MiB, as a small net at batch 1) two in three, far past it (128 MiB, as at a large batch) one
+        self.chunk_shares = {2**30: 1} if gpu else {2**22: 2, 2**27: 1}
 
     def randn(self, *shape: int) -> torch.Tensor:
         import torch
