@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from costlab.timing.layers import LayerTiming
 
 __all__ = [
+    "BatchOpt",
     "ConfigOpt",
     "DepthOpt",
     "DeviceOpt",
@@ -93,6 +94,7 @@ ThreadsOpt = Annotated[
     typer.Option("--threads", min=1, help="torch intra-op threads while running on cpu (default: torch's current)."),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="Run on cpu, cuda or cuda:N.")]
+BatchOpt = Annotated[Optional[int], typer.Option("--batch", "-b", min=1, help="Batch size (default: the input's).")]
 TimeOnOpt = Annotated[
     Optional[str],
     typer.Option("--device", help="Also run the model on cpu, cuda or cuda:N and time every layer (default: count only)."),

@@ -8,7 +8,7 @@ import typer
 
 from costlab.cli import common
 from costlab.cli.app import app
-from costlab.cli.common import DepthOpt, DeviceOpt, DtypeOpt, InputOpt, ModelArg, OutputOpt, ThreadsOpt
+from costlab.cli.common import BatchOpt, DepthOpt, DeviceOpt, DtypeOpt, InputOpt, ModelArg, OutputOpt, ThreadsOpt
 
 PREDICT_FORMATS = ("table", "json", "csv", "md")
 PredictFormat = common.formats("PredictFormat", *PREDICT_FORMATS)
@@ -21,7 +21,7 @@ NoCalibrateOpt = Annotated[
 def predict(
     model: ModelArg,
     input: InputOpt = None,
-    batch: Annotated[Optional[int], typer.Option("--batch", "-b", min=1, help="Batch size (default: the input's).")] = None,
+    batch: BatchOpt = None,
     device: DeviceOpt = "cpu",
     threads: ThreadsOpt = None,
     dtype: DtypeOpt = None,

@@ -8,7 +8,17 @@ import typer
 
 from costlab.cli import common
 from costlab.cli.app import app
-from costlab.cli.common import DepthOpt, DtypeOpt, InputOpt, MinTimeOpt, ModelArg, OutputOpt, ThreadsOpt, TimeOnOpt
+from costlab.cli.common import (
+    BatchOpt,
+    DepthOpt,
+    DtypeOpt,
+    InputOpt,
+    MinTimeOpt,
+    ModelArg,
+    OutputOpt,
+    ThreadsOpt,
+    TimeOnOpt,
+)
 from costlab.cli.latency import ChannelsLastOpt
 
 ROOFLINE_FORMATS = ("table", "json", "csv", "png", "svg")
@@ -25,7 +35,7 @@ def roofline(
         Optional[str],
         typer.Option("--spec", help="Use a GPU spec sheet's roofs instead (h100-sxm, a100-80gb, l4, …)."),
     ] = None,
-    batch: Annotated[Optional[int], typer.Option("--batch", "-b", min=1, help="Batch size (default: the input's).")] = None,
+    batch: BatchOpt = None,
     dtype: DtypeOpt = None,
     threads: ThreadsOpt = None,
     channels_last: ChannelsLastOpt = False,
