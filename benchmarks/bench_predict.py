@@ -299,19 +299,16 @@ def main() -> int:
                 header = (f"\n### {threads} thread(s), batch {batch}, {'wall' if clock == 'wall' else 'CPU'} time "
                           f"({len(entries)} models; others used {share or 0:.0%} of the CPU)")
                 rows = ["| predictor | ρ | within ±10% | within ±15% | MAPE |", "|---|---:|---:|---:|---:|"]
-                for label, key in (("calibrated (costlab predict)", "calibrated"),
-                                   ("MACs-proportional (best k)", "macs_proportional"), ("roofline", "roofline")):
+                labels = [("calibrated (costlab predict)", "calibrated"),
+                          ("MACs-proportional (best k)", "macs_proportional"), ("roofline", "roofline")]
+                if unseen:
+                    labels.append((f"calibrated, third-party only ({len(unseen)})", "unseen"))
+                if again:
+                    labels.append(("*measured again: odd rounds vs even rounds (the noise floor)*", "measured_again"))
+                for label, key in labels:
                     s = table[key]
                     rows.append(f"| {label} | {s['rho']:.3f} | {s['within_10']:.0%} | {s['within_15']:.0%} | "
                                 f"{s['mape']:.1%} |")
-                if unseen:
-                    s = table["unseen"]
-                    rows.append(f"| calibrated, third-party only ({s['models']}) | {s['rho']:.3f} | "
-                                f"{s['within_10']:.0%} | {s['within_15']:.0%} | {s['mape']:.1%} |")
-                if again:
-                    s = table["measured_again"]
-                    rows.append(f"| *measured again: odd rounds vs even rounds (the noise floor)* | {s['rho']:.3f} | "
-                                f"{s['within_10']:.0%} | {s['within_15']:.0%} | {s['mape']:.1%} |")
                 lines += [header, "", *rows]
                 print("\n".join([header, "", *rows]), flush=True)
                 fresh = [n for n, e in entries.items() if e["fresh_pages"]]
