@@ -36,7 +36,7 @@ from costlab.timing.devices import synchronize
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["MIN_SIGNAL", "SYSFS_CACHE", "CacheLevel", "cache_sizes", "measure_cache_levels"]
+__all__ = ["MIN_SIGNAL", "SYSFS_CACHE", "CacheLevel", "cache_sizes", "last_level_cache", "measure_cache_levels"]
 
 CacheLevel = tuple[str, int, float]
 """``(level, capacity_bytes, bandwidth_bytes_per_s)``: ``("L2", 524288, 1.8e11)``."""
@@ -65,6 +65,12 @@ def cache_sizes(device: torch.device, root: Path = SYSFS_CACHE) -> tuple[tuple[s
     except (OSError, ValueError):
         return ()
     return tuple((f"L{level}", size) for level, size in sorted(levels.items()) if size > 0)
+
+
+def last_level_cache(device: torch.device) -> int:
+    """The CPU's last-level cache in bytes, 0 on a GPU or where it is not known."""
+    levels = cache_sizes(device) if device.type == "cpu" else ()
+    return levels[-1][1] if levels else 0
 
 
 def _size_bytes(text: str) -> int:

@@ -53,6 +53,7 @@ from costlab.cost.predict import Calibration, KindFit, Overhead, kind_of
 from costlab.errors import CostlabError
 from costlab.progress import Progress, notify, part
 from costlab.stats import quantile
+from costlab.timing.caches import last_level_cache
 from costlab.timing.devices import device_name, fixed_threads, resolve_device, resolve_dtype, synchronize
 from costlab.timing.kernels import CASES, Scale
 from costlab.timing.machine import machine_peaks
@@ -283,14 +284,6 @@ def fit_samples(samples: Sequence[Sample], families: Sequence[str] = FAMILIES,
 GLIBC_MMAP_MAX = 32 * 2**20
 """glibc's largest dynamic mmap threshold on 64-bit (``DEFAULT_MMAP_THRESHOLD_MAX``): an allocation over
 it is a new mapping every time, freed with ``munmap``, so each of its pages faults again when written."""
-
-
-def last_level_cache(device: torch.device) -> int:
-    """The CPU's last-level cache in bytes (sysfs), 0 on a GPU or where it is not known."""
-    from costlab.timing.caches import cache_sizes
-
-    levels = cache_sizes(device) if device.type == "cpu" else ()
-    return levels[-1][1] if levels else 0
 
 
 def mmap_floor() -> int:
